@@ -1,0 +1,1 @@
+"""Reference solutions (instructor only: never part of the student build)."""

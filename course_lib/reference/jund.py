@@ -1,0 +1,87 @@
+"""Reference solutions for the `jund` assignment."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _flat_float(x, name: str) -> np.ndarray:
+    if torch.is_tensor(x):
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim > 2 or (arr.ndim == 2 and arr.shape[1] != 1):
+        raise ValueError(f"{name} must have shape (N,) or (N, 1), got {arr.shape}")
+    return arr.reshape(-1)
+
+
+def weighted_accuracy(predicted_y, true_y, weight) -> float:
+    """Sum of the weights of correct predictions divided by the total weight."""
+    pred = _flat_float(predicted_y, "predicted_y")
+    true = _flat_float(true_y, "true_y")
+    w = _flat_float(weight, "weight")
+    if not pred.size == true.size == w.size:
+        raise ValueError(f"lengths differ: predicted_y {pred.size}, true_y {true.size}, weight {w.size}")
+    total = w.sum()
+    if total == 0:
+        raise ValueError("total weight is zero: weighted accuracy is undefined")
+    return float((w * (pred == true)).sum() / total)
+
+
+def weighted_bce_loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of w_i * BCE(sigmoid(logit_i), y_i), computed stably from logits."""
+    y = y.reshape(logits.shape).to(logits.dtype)
+    w = w.reshape(logits.shape).to(logits.dtype)
+    return F.binary_cross_entropy_with_logits(logits, y, weight=w)
+
+
+class MLP(nn.Module):
+    """Flattened one-hot (404) -> two hidden layers -> concat accessibility -> one logit."""
+
+    def __init__(self, hidden_size: int = 128, dropout: float = 0.3):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(101 * 4, hidden_size), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(hidden_size, hidden_size), nn.ReLU(), nn.Dropout(dropout),
+        )
+        self.out = nn.Linear(hidden_size + 1, 1)
+
+    def forward(self, X: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.cat([self.body(X), a.reshape(-1, 1)], dim=1))
+
+
+class CNN(nn.Module):
+    """Conv1d motif scanner -> ReLU -> dropout -> max-pool -> flatten -> MLP head with accessibility."""
+
+    def __init__(self, n_filters: int = 32, kernel_size: int = 11, pool_size: int = 10,
+                 hidden_size: int = 64, dropout: float = 0.3, seq_len: int = 101):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv1d(in_channels=4, out_channels=n_filters, kernel_size=kernel_size),
+            nn.ReLU(), nn.Dropout(dropout), nn.MaxPool1d(pool_size), nn.Flatten(),
+        )
+        n_flat = n_filters * ((seq_len - kernel_size + 1) // pool_size)
+        self.hidden = nn.Sequential(nn.Linear(n_flat, hidden_size), nn.ReLU(), nn.Dropout(dropout))
+        self.out = nn.Linear(hidden_size + 1, 1)
+
+    def forward(self, X: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        h = self.hidden(self.conv(X.transpose(1, 2)))  # (B, L, 4) -> (B, 4, L)
+        return self.out(torch.cat([h, a.reshape(-1, 1)], dim=1))
+
+
+class LSTMClassifier(nn.Module):
+    """LSTM over positions; last hidden state + accessibility -> two FC layers -> one logit."""
+
+    def __init__(self, hidden_size: int = 64, fc_size: int = 32, dropout: float = 0.3):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size=4, hidden_size=hidden_size, batch_first=True)
+        self.head = nn.Sequential(
+            nn.Linear(hidden_size + 1, fc_size), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(fc_size, 1),
+        )
+
+    def forward(self, X: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        _, (h_n, _) = self.lstm(X)
+        return self.head(torch.cat([h_n[-1], a.reshape(-1, 1)], dim=1))
