@@ -147,3 +147,67 @@ def log_mean_site_ratio(seqs: np.ndarray, pwm: np.ndarray, background, both_stra
     s = np.concatenate(scores, axis=1).astype(np.float64)
     m = s.max(1, keepdims=True)
     return (m + np.log(np.exp(s - m).mean(1, keepdims=True)))[:, 0]
+
+
+def _random_last_exits(rng: np.random.Generator, succ: list, last: int) -> list:
+    """For each vertex but `last`, the index of its last exit edge, forming a tree that leads to `last`.
+
+    Draws one uniformly random outgoing edge per vertex and keeps the draw only if
+    following those edges from every vertex ends at `last` (no cycle). Each valid
+    tree is equally likely, which makes the final walk uniform (Altschul & Erickson 1985).
+    """
+    k = len(succ)
+    while True:
+        exits = [int(rng.integers(len(s))) if (v != last and len(s)) else -1 for v, s in enumerate(succ)]
+        ok = True
+        for start in range(k):
+            seen, u = set(), start
+            while u != last and exits[u] >= 0:
+                if u in seen:
+                    ok = False
+                    break
+                seen.add(u)
+                u = int(succ[u][exits[u]])
+            if not ok:
+                break
+        if ok:
+            return exits
+
+
+def dinucleotide_shuffle(seq_indices, rng: np.random.Generator):
+    """A random sequence with exactly the same dinucleotide (and letter) counts, first and last letter.
+
+    Altschul–Erickson: the sequence is an Eulerian walk on the graph whose vertices
+    are letters and whose edges are its overlapping dinucleotides. Pick a random tree
+    of "last exits" leading to the final letter, shuffle every other exit edge, and
+    walk from the first letter; every sequence with the same dinucleotide counts is
+    equally likely. Accepts a 1-D integer array (any symbols, e.g. -1 for N) and
+    returns one of the same dtype, or a string and returns a string.
+    """
+    as_text = isinstance(seq_indices, str)
+    seq = np.frombuffer(seq_indices.encode("ascii"), np.uint8) if as_text else np.asarray(seq_indices)
+    if seq.ndim != 1:
+        raise ValueError(f"dinucleotide_shuffle expects one sequence (1-D), got shape {seq.shape}")
+    if seq.size < 3:
+        out = seq.copy()
+    else:
+        letters, codes = np.unique(seq, return_inverse=True)
+        src, dst = codes[:-1], codes[1:]
+        succ = [dst[src == v] for v in range(letters.size)]
+        last = int(codes[-1])
+        exits = _random_last_exits(rng, succ, last)
+        order = []
+        for v, edges in enumerate(succ):
+            if exits[v] >= 0:
+                rest = rng.permutation(np.delete(edges, exits[v]))
+                order.append(np.append(rest, edges[exits[v]]).tolist())
+            else:
+                order.append(rng.permutation(edges).tolist())
+        used = [0] * letters.size
+        walk = [int(codes[0])]
+        for _ in range(seq.size - 1):
+            u = walk[-1]
+            walk.append(order[u][used[u]])
+            used[u] += 1
+        out = letters[np.asarray(walk)]
+    return out.tobytes().decode("ascii") if as_text else out.astype(seq.dtype, copy=False)

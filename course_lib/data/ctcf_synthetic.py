@@ -1,0 +1,116 @@
+"""Synthetic CTCF data in the Koo-style HDF5 layout, with the planted sites recorded.
+
+Model (per sequence of 200 bp):
+  * a "peak-like" sequence: bases i.i.d. from a background, then one CTCF site
+    (JASPAR MA0139.1, uniform position, either strand) in a fraction `site_rate`;
+  * positives are such sequences as they are;
+  * negatives are such sequences after a dinucleotide shuffle (Altschul–Erickson), as
+    in DeepBind's ENCODE sets: same letter and dinucleotide composition, site destroyed.
+The file also holds `motif_pos_<split>` (start of the planted site, -1 where none), used to check where a model's saliency points. The
+writer stores its parameters and the AUROC of a PWM scan (the true motif's best
+log-odds per sequence) as the file's attributes.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..motifs import (dinucleotide_shuffle, load_motif, plant_sites, reverse_complement_pwm,
+                      sample_background, site_log_odds)
+from .ctcf import SPLITS
+
+FORMAT_VERSION = 1
+SEQ_LEN = 200
+
+
+@dataclass(frozen=True)
+class CTCFGenerator:
+    """Parameters of the synthetic CTCF model (all of them are stored in the file)."""
+    sizes: dict = field(default_factory=lambda: {"train": 16000, "valid": 2000, "test": 4000})
+    seq_len: int = SEQ_LEN
+    positive_fraction: float = 0.5
+    motif_id: str = "MA0139.1"
+    background: tuple = (0.29, 0.21, 0.21, 0.29)
+    site_rate: float = 0.9
+
+    def pwm(self) -> np.ndarray:
+        return load_motif(self.motif_id).pwm()
+
+    def sample(self, n: int, rng: np.random.Generator, progress: bool = False):
+        """(seq indices (n, L) int8, y (n,), motif_pos (n,)) for one split; motif_pos is -1 where no site."""
+        y = np.zeros(n, np.int8)
+        y[rng.choice(n, int(round(n * self.positive_fraction)), replace=False)] = 1
+        seqs = sample_background(rng, (n, self.seq_len), self.background)
+        with_site = np.flatnonzero(rng.random(n) < self.site_rate)
+        pos = np.full(n, -1, np.int32)
+        pos[with_site] = plant_sites(rng, seqs, with_site, self.pwm())
+        negatives = np.flatnonzero(y == 0)
+        for row in tqdm(negatives, desc="dinucleotide shuffles", disable=not progress, leave=False):
+            seqs[row] = dinucleotide_shuffle(seqs[row], rng)
+        pos[negatives] = -1
+        return seqs, y, pos
+
+    def scan_scores(self, seqs: np.ndarray) -> np.ndarray:
+        """Best log-odds of the true PWM over positions and strands, per sequence."""
+        fwd = site_log_odds(seqs, self.pwm(), self.background)
+        rev = site_log_odds(seqs, reverse_complement_pwm(self.pwm()), self.background)
+        return np.maximum(fwd.max(1), rev.max(1))
+
+
+def _params(gen: CTCFGenerator, seed: int) -> str:
+    return json.dumps({"format_version": FORMAT_VERSION, "seed": seed, "generator": asdict(gen)}, sort_keys=True)
+
+
+def read_attributes(path) -> dict | None:
+    """The synthetic file's parameters and PWM-scan AUROC per split, or None (real or missing file)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        with h5py.File(p, "r") as fh:
+            if "params" not in fh.attrs:
+                return None
+            return {"params": json.loads(fh.attrs["params"]), "pwm_scan_auroc": json.loads(fh.attrs["pwm_scan_auroc"])}
+    except OSError:
+        return None
+
+
+def write_synthetic(path, seed: int = 0, generator: CTCFGenerator | None = None, force: bool = False,
+                    progress: bool = True) -> dict:
+    """Write the three splits to an HDF5 file in Koo's layout; returns the file's attributes.
+
+    Cached: a file written with the same parameters and seed is left as it is.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    gen = generator or CTCFGenerator()
+    p = Path(path)
+    params = _params(gen, seed)
+    old = read_attributes(p)
+    if not force and old is not None and json.dumps(old["params"], sort_keys=True) == params:
+        return old
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    streams = np.random.SeedSequence(seed).spawn(len(SPLITS))
+    scan_auroc = {}
+    with h5py.File(tmp, "w") as fh:
+        for split, stream in zip(SPLITS, streams):
+            seqs, y, pos = gen.sample(gen.sizes[split], np.random.default_rng(stream), progress)
+            x = np.eye(4, dtype=np.float32)[seqs].transpose(0, 2, 1)  # (N, 4, L) as in Koo's files
+            fh.create_dataset(f"x_{split}", data=x, compression="gzip", compression_opts=4,
+                              chunks=(min(len(x), 512), 4, gen.seq_len))
+            fh.create_dataset(f"y_{split}", data=y.reshape(-1, 1).astype(np.float32))
+            fh.create_dataset(f"motif_pos_{split}", data=pos)
+            scan_auroc[split] = float(roc_auc_score(y, gen.scan_scores(seqs)))
+        fh.attrs["params"] = params
+        fh.attrs["pwm_scan_auroc"] = json.dumps(scan_auroc)
+        fh.attrs["note"] = ("synthetic CTCF data: positives carry a planted MA0139.1 site (motif_pos_*), "
+                            "negatives are dinucleotide shuffles of such sequences")
+    os.replace(tmp, p)
+    return {"params": json.loads(params), "pwm_scan_auroc": scan_auroc}
