@@ -119,7 +119,7 @@ def time_limit(seconds: float):
 
 @contextlib.contextmanager
 def isolated():
-    """Run student code quietly and leave no trace.
+    """Run student code quietly, on one CPU thread, and leave no trace.
 
     Anything written to stderr is swallowed (nbgrader gives a test cell zero
     points if it writes to stderr), warnings are silenced, and the global RNG
@@ -127,6 +127,8 @@ def isolated():
     """
     np_state = np.random.get_state()
     grad = torch.is_grad_enabled()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # checks are small; one thread avoids stalls when graders run in parallel
     with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if torch.cuda.is_available() else []):
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
@@ -135,6 +137,7 @@ def isolated():
             finally:
                 np.random.set_state(np_state)
                 torch.set_grad_enabled(grad)
+                torch.set_num_threads(threads)
 
 
 def default_device() -> str:
