@@ -116,13 +116,13 @@ def _spec(title: str, layers: tuple, learn: LearnTask) -> ModelSpec:
 CNN_CHECK = model_check(_spec(
     "DeepBindCNN",
     layers=_conv_rules() + (LayerRule("uses dropout", 0.5, has_layer(nn.Dropout, "no nn.Dropout layer found")),),
-    learn=_learn(bar=0.6, points=2, steps=300),
+    learn=_learn(bar=0.6, points=2, steps=150),
 ))
 
 CONVLSTM_CHECK = model_check(_spec(
     "ConvLSTM",
     layers=_conv_rules() + (LayerRule("stacked nn.LSTM (num_layers >= 2, batch_first=True)", 1, _stacked_lstm),),
-    learn=_learn(bar=0.6, points=2, steps=300),
+    learn=_learn(bar=0.6, points=1.5, steps=150),
 ))
 
 
@@ -191,7 +191,7 @@ def _mse_gradient(ctx):
 MSE_CHECK = Check("masked_mse_loss", [
     Property("returns a scalar tensor", 0.5, _mse_scalar),
     Property("matches the masked mean squared error across shapes and dtypes", 2, _mse_matches),
-    Property("masked entries (even nan targets) do not count; boolean masks work", 1, _mse_ignores_masked),
+    Property("masked entries (even nan targets) do not count; boolean masks work", 1.5, _mse_ignores_masked),
     Property("an all-zero mask gives 0, not nan", 0.5, _mse_empty),
     Property("gradient is that of the masked mean", 0.5, _mse_gradient),
 ])
@@ -284,7 +284,7 @@ def _sp_gpu(ctx):
 
 SPEARMAN_CHECK = Check("masked_spearman", [
     Property("equals scipy.stats.spearmanr on the masked entries", 2, _sp_matches),
-    Property("ties get average ranks", 1, _sp_ties),
+    Property("ties get average ranks", 1.5, _sp_ties),
     Property("uses only entries with mask 1", 1, _sp_masked_only),
     Property("accepts (N,) or (N,1), float64, boolean masks, tensors that require grad", 0.5, _sp_inputs),
     Property("fewer than two valid entries: ValueError or 0.0", 0.5, _sp_too_few),
@@ -373,14 +373,14 @@ def _checkpoint_is_best(ctx):
 
 
 TRAIN_CHECK = Check("train", [
-    Property("runs: train(model, train_loader, valid_loader, epochs=..., lr=..., checkpoint=...)", 0.5, _run_train,
+    Property("runs: train(model, train_loader, valid_loader, epochs=..., lr=..., checkpoint=...)", 1, _run_train,
              provides=("result",), budget_s=60),
     Property("returns the validation Spearman as a number", 0.5, _returns_float, needs=("result",),
              provides=("best",)),
     Property("updates the model's weights", 0.5, _weights_changed, needs=("result",)),
     Property("saves a loadable state dict at `checkpoint`", 1, _checkpoint_saved, needs=("result",),
              provides=("loaded",)),
-    Property("the checkpoint holds the best validation epoch (a real copy) and its Spearman is returned", 1.5,
+    Property("the checkpoint holds the best validation epoch (a real copy) and its Spearman is returned", 2,
              _checkpoint_is_best, needs=("loaded", "best")),
 ])
 
