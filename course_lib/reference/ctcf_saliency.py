@@ -88,8 +88,8 @@ def saliency_map(model: nn.Module, X) -> torch.Tensor:
     mode it was in. The gradient is taken of the pre-sigmoid output, whose scale does
     not saturate for confident predictions.
     """
-    device = next(model.parameters()).device
-    X = torch.as_tensor(X, dtype=torch.float32).to(device).detach().clone().requires_grad_(True)
+    weight = next(model.parameters())
+    X = torch.as_tensor(X).to(device=weight.device, dtype=weight.dtype).detach().clone().requires_grad_(True)
     was_training = model.training
     model.eval()
     try:
