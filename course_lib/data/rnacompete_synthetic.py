@@ -17,6 +17,7 @@ mu itself is saved as `rbfox1_expected.npy` (one value per row of norm_data.txt)
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -142,22 +143,36 @@ def oracle_spearman(mu: np.ndarray, values: np.ndarray, in_set_a: np.ndarray, se
     return out
 
 
-def _write_matrix(path: Path, seqs: np.ndarray, in_set_a: np.ndarray, columns: dict, chunk: int = 20_000) -> None:
+def _format_rows(part: dict) -> str:
+    """Tab-separated text of a block of rows (run in worker processes for big files)."""
     import pandas as pd
 
-    strings = np.array(["".join(row) for row in LETTERS[np.where(seqs == PAD, 0, seqs)]], dtype=object)
+    return pd.DataFrame(part).to_csv(sep="\t", header=False, index=False, float_format="%.4f", na_rep="NaN")
+
+
+def _write_matrix(path: Path, seqs: np.ndarray, in_set_a: np.ndarray, columns: dict, chunk: int = 10_000) -> None:
+    """norm_data.txt, formatted block by block (in parallel processes when the file is large)."""
     lengths = (seqs != PAD).sum(1)
-    strings = np.array([s[:n] for s, n in zip(strings, lengths)], dtype=object)
-    n = seqs.shape[0]
+    letters = LETTERS[np.where(seqs == PAD, 0, seqs)]
+    strings = np.array(["".join(row[:n]) for row, n in zip(letters, lengths)], dtype=object)
     ids = np.array([f"RBD_{'A' if a else 'B'}_{i:06d}" for i, a in enumerate(in_set_a)], dtype=object)
+    sets = np.where(in_set_a, "SetA", "SetB")
+    n = seqs.shape[0]
+    blocks = ({"Probe_Set": sets[i:i + chunk], "Probe_ID": ids[i:i + chunk], "RNA_Seq": strings[i:i + chunk],
+               **{k: v[i:i + chunk] for k, v in columns.items()}} for i in range(0, n, chunk))
+    n_blocks = -(-n // chunk)
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", newline="") as fh:
         fh.write("\t".join(list(ID_COLUMNS) + list(columns)) + "\n")
-        for start in tqdm(range(0, n, chunk), desc="writing norm_data.txt", disable=n <= 4 * chunk):
-            part = slice(start, start + chunk)
-            frame = pd.DataFrame({"Probe_Set": np.where(in_set_a[part], "SetA", "SetB"), "Probe_ID": ids[part],
-                                  "RNA_Seq": strings[part], **{k: v[part] for k, v in columns.items()}})
-            frame.to_csv(fh, sep="\t", header=False, index=False, float_format="%.4f", na_rep="NaN")
+        if n_blocks > 2 and (os.cpu_count() or 1) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            with ProcessPoolExecutor(max_workers=min(os.cpu_count(), 16)) as pool:
+                texts = pool.map(_format_rows, blocks)
+                for text in tqdm(texts, total=n_blocks, desc="writing norm_data.txt"):
+                    fh.write(text)
+        else:
+            for block in blocks:
+                fh.write(_format_rows(block))
     tmp.replace(path)
 
 
@@ -195,8 +210,9 @@ def write_synthetic(data_dir, seed: int = 0, generator: RNACompeteGenerator | No
     in_set_a[rng.permutation(gen.n_probes)[: int(round(gen.set_a_fraction * gen.n_probes))]] = True
     mu = rbfox1_expected(gen, seqs)
     columns = {RBFOX1[1]: observe(gen, mu, rng)}
+    codes = kmer_codes(seqs, 6)
     for _, exp_id, kmer in experiments[1:]:
-        count = (kmer_codes(seqs, 6) == _kmer_code(kmer)).sum(1)
+        count = (codes == _kmer_code(kmer)).sum(1)
         columns[exp_id] = observe(gen, gen.base + gen.other_effect * count, rng)
     # the file lists experiments in id order, as the real one does
     columns = dict(sorted(columns.items()))
