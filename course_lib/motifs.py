@@ -149,25 +149,29 @@ def log_mean_site_ratio(seqs: np.ndarray, pwm: np.ndarray, background, both_stra
     return (m + np.log(np.exp(s - m).mean(1, keepdims=True)))[:, 0]
 
 
-def _random_last_exits(rng: np.random.Generator, succ: list, last: int) -> list:
-    """For each vertex but `last`, the index of its last exit edge, forming a tree that leads to `last`.
+def _random_last_exits(rng: np.random.Generator, next_letter: np.ndarray, starts: np.ndarray, last: int) -> np.ndarray:
+    """For each letter but `last`, the position (in the edges grouped by letter) of its last exit edge.
 
-    Draws one uniformly random outgoing edge per vertex and keeps the draw only if
-    following those edges from every vertex ends at `last` (no cycle). Each valid
-    tree is equally likely, which makes the final walk uniform (Altschul & Erickson 1985).
+    Draws one uniformly random outgoing edge per letter and keeps the draw only if
+    following those edges from every letter ends at `last` (no cycle). Each valid
+    tree is then equally likely, which makes the final walk uniform (Altschul & Erickson 1985).
+    Letters without outgoing edges (and `last`) get -1.
     """
-    k = len(succ)
+    counts = np.diff(starts)
+    has_exit = counts > 0
+    has_exit[last] = False
     while True:
-        exits = [int(rng.integers(len(s))) if (v != last and len(s)) else -1 for v, s in enumerate(succ)]
+        exits = np.where(has_exit, starts[:-1] + np.floor(rng.random(counts.size) * counts).astype(np.int64), -1)
+        target = [int(next_letter[e]) if e >= 0 else -1 for e in exits]
         ok = True
-        for start in range(k):
-            seen, u = set(), start
-            while u != last and exits[u] >= 0:
+        for start in np.flatnonzero(has_exit):
+            seen, u = set(), int(start)
+            while u != last:
                 if u in seen:
                     ok = False
                     break
                 seen.add(u)
-                u = int(succ[u][exits[u]])
+                u = target[u]
             if not ok:
                 break
         if ok:
@@ -193,21 +197,18 @@ def dinucleotide_shuffle(seq_indices, rng: np.random.Generator):
     else:
         letters, codes = np.unique(seq, return_inverse=True)
         src, dst = codes[:-1], codes[1:]
-        succ = [dst[src == v] for v in range(letters.size)]
-        last = int(codes[-1])
-        exits = _random_last_exits(rng, succ, last)
-        order = []
-        for v, edges in enumerate(succ):
-            if exits[v] >= 0:
-                rest = rng.permutation(np.delete(edges, exits[v]))
-                order.append(np.append(rest, edges[exits[v]]).tolist())
-            else:
-                order.append(rng.permutation(edges).tolist())
-        used = [0] * letters.size
+        by_src = np.argsort(src, kind="stable")            # edges grouped by their first letter
+        src_sorted, next_letter = src[by_src], dst[by_src]
+        starts = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=letters.size))])
+        exits = _random_last_exits(rng, next_letter, starts, int(codes[-1]))
+        keys = rng.random(src.size)                        # a random order of each letter's edges ...
+        keys[exits[exits >= 0]] = 2.0                      # ... with its last exit at the end
+        next_letter = next_letter[np.lexsort((keys, src_sorted))].tolist()
+        cursor = starts[:-1].tolist()
         walk = [int(codes[0])]
         for _ in range(seq.size - 1):
             u = walk[-1]
-            walk.append(order[u][used[u]])
-            used[u] += 1
+            walk.append(next_letter[cursor[u]])
+            cursor[u] += 1
         out = letters[np.asarray(walk)]
     return out.tobytes().decode("ascii") if as_text else out.astype(seq.dtype, copy=False)
