@@ -1,0 +1,87 @@
+"""The HMM data folder: written once, deterministic, disjoint splits, fast mode, Dataset batches."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import hmm
+from course_lib.data import hmm as data
+from course_lib.training import make_loader
+
+SMALL = {"train": 40, "valid": 10, "test": 20}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    data.write_synthetic(tmp_path, seed=1, sizes=SMALL, length=60)
+    return tmp_path
+
+
+def test_writes_three_tsvs_and_a_manifest(folder):
+    manifest = data.read_manifest(folder)
+    assert manifest["params"]["sizes"] == SMALL
+    for split in data.SPLITS:
+        dna, hidden = hmm.read_tsv(data.split_path(folder, split))
+        assert len(dna) == SMALL[split] and {len(s) for s in dna} == {60}
+        acc = manifest["decoder_accuracy"][split]
+        assert set(acc) == set(hmm.DECODERS) and 0.5 < acc["posterior"] <= 1
+
+
+def test_splits_are_disjoint(folder):
+    splits = data.load_splits(folder, fast=False)
+    seen = [set(splits[s].dna) for s in data.SPLITS]
+    assert all(len(s) == SMALL[name] for s, name in zip(seen, data.SPLITS))
+    assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
+
+
+def test_distinct_samples_redraws_duplicates():
+    bases, states = data.distinct_samples(20, 3, hmm.COURSE_HMM, np.random.default_rng(0))
+    assert len({tuple(row) for row in bases}) == 20 and states.shape == (20, 3)
+    with pytest.raises(ValueError, match="too short"):
+        data.distinct_samples(17, 2, hmm.COURSE_HMM, np.random.default_rng(0))
+
+
+def test_cached_and_deterministic(folder, tmp_path_factory):
+    path = data.split_path(folder, "train")
+    before = path.stat().st_mtime_ns
+    data.write_synthetic(folder, seed=1, sizes=SMALL, length=60)
+    assert path.stat().st_mtime_ns == before
+    other = tmp_path_factory.mktemp("again")
+    data.write_synthetic(other, seed=1, sizes=SMALL, length=60)
+    assert data.split_path(other, "test").read_text() == data.split_path(folder, "test").read_text()
+    data.write_synthetic(other, seed=2, sizes=SMALL, length=60)
+    assert data.split_path(other, "test").read_text() != data.split_path(folder, "test").read_text()
+
+
+def test_fast_mode_keeps_the_first_rows(folder, monkeypatch):
+    monkeypatch.setattr(data, "FAST_ROWS", {"train": 8, "valid": 3, "test": 5})
+    monkeypatch.setenv("COURSE_FAST", "1")
+    fast = data.load_splits(folder)
+    full = data.load_splits(folder, fast=False)
+    for split, n in data.FAST_ROWS.items():
+        assert len(fast[split]) == n
+        assert fast[split].dna == full[split].dna[:n]
+
+
+def test_default_folder_follows_the_data_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "SIZES", SMALL)
+    assert data.ensure_data() == tmp_path / "hmm"
+    assert all(data.split_path(tmp_path / "hmm", s).exists() for s in data.SPLITS)
+
+
+def test_dataset_items_and_batches(folder):
+    ds = data.HMMDataset(data.split_path(folder, "valid"), fast=False)
+    assert len(ds) == SMALL["valid"]
+    x, y = ds[0]
+    assert x.shape == y.shape == (60,) and x.dtype == y.dtype == torch.int64
+    assert x.max() <= 3 and set(y.unique().tolist()) <= {0, 1}
+    assert hmm.indices_to_strings(x[None].numpy(), "ACGT")[0] == ds.split.dna[0]
+    batches = list(make_loader(ds, batch_size=4))
+    assert [b[0].shape for b in batches] == [(4, 60), (4, 60), (2, 60)]
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="test.tsv"):
+        data.read_split(tmp_path / "test.tsv")
