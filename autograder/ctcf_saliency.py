@@ -210,8 +210,9 @@ def _es_restores(ctx):
     if not all(torch.equal(v, best[k]) for k, v in model.state_dict().items()):
         last = snapshots[-1]
         if all(torch.equal(v, last[k]) for k, v in model.state_dict().items()):
-            raise CheckFailed("after restore(model) the model still has the last epoch's weights: keep a copy "
-                              "(copy.deepcopy of the state dict) of the best epoch's weights, not a reference")
+            raise CheckFailed("after restore(model) the model still has the last epoch's weights: restore should "
+                              "load a copy of the best epoch's weights taken at that epoch "
+                              "(copy.deepcopy of the state dict, not the state dict itself)")
         raise CheckFailed("after restore(model) the weights are not those of the epoch with the lowest loss")
 
 
