@@ -169,6 +169,7 @@ def test_metadata_id_missing_from_matrix(tmp_path):
     ([("SetC", "p1", "ACGU", 1.0)], ("RNCMPT00168",), "Probe_Set 'SetC'"),
     ([("SetA", "p1", "ACGX", 1.0)], ("RNCMPT00168",), r"row 0 .*'X'"),
     ([("SetA", "p1", "A" * 42, 1.0)], ("RNCMPT00168",), "42 nt"),
+    ([("SetA", "p1", "ACGU", "high")], ("RNCMPT00168",), "RNCMPT00168 holds text"),
 ])
 def test_bad_rows_are_clear_errors(tmp_path, rows, columns, match):
     _write_matrix(tmp_path / rc.DATA_FILE, rows, columns)
