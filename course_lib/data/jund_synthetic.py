@@ -132,4 +132,4 @@ def write_synthetic(data_dir, seed: int = 0, generator: JUNDGenerator | None = N
     manifest = {"params": params, "bayes_optimal": ceilings,
                 "note": "synthetic JUND data; bayes_optimal is the ceiling of any classifier on it"}
     (d / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return manifest
+    return read_manifest(d)

@@ -1,0 +1,39 @@
+# One-command set-up: every target creates/reuses the virtual environment it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+export COURSE_DATA_DIR ?= $(CURDIR)/data_cache
+export MPLBACKEND = Agg
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test release student-build bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+## demo: build the release, autograde sample submissions in fast mode, print the grade tables
+demo: $(VENV)/.installed
+	$(PY) -m autograder release
+	$(PY) -m autograder demo --out build/demo
+
+## test: the course's own test suite (what CI runs)
+test: $(VENV)/.installed
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider
+
+## release: regenerate release/ from source/ with nbgrader
+release: $(VENV)/.installed
+	$(PY) -m autograder release
+
+## student-build: the wheel students install (no reference solutions, no autograder)
+student-build: $(VENV)/.installed
+	$(PY) -m autograder student-build --out dist
+
+## bench: every benchmark script under bench/ (slow; prints tables)
+bench: $(VENV)/.installed
+	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf build dist submitted autograded feedback gradebook.db .nbgrader.log

@@ -1,0 +1,52 @@
+"""Find solution or hidden-check text in files students receive."""
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
+           "course_lib.reference", "from autograder", "import autograder")
+MIN_LEN = 20
+
+
+def _lines(paths) -> set:
+    out = set()
+    for p in paths:
+        for line in p.read_text().splitlines():
+            s = line.strip()
+            if len(s) >= MIN_LEN and not s.startswith(("#", '"""', "'''", "import ", "from ")):
+                out.add(s)
+    return out
+
+
+def secret_lines() -> set:
+    """Code lines of the reference solutions and hidden checks that the student library does not share."""
+    secret = _lines((REPO / "course_lib" / "reference").rglob("*.py")) | _lines((REPO / "autograder").rglob("*.py"))
+    public = _lines(p for p in (REPO / "course_lib").rglob("*.py") if "reference" not in p.parts)
+    return secret - public
+
+
+def leaks_in_text(text: str, secrets: set) -> list:
+    """Markers and secret lines found in `text` (HTML is unescaped first)."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", text)) if "<html" in text[:2000].lower() else text
+    found = [m for m in MARKERS if m in text]
+    for line in text.splitlines():
+        if line.strip() in secrets:
+            found.append(line.strip())
+    return found
+
+
+def notebook_text(path: Path) -> str:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        parts.append(cell.source)
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", "") if isinstance(out.get("text", ""), str) else "")
+            parts.extend(str(v) for v in out.get("data", {}).values())
+            parts.extend(out.get("traceback", []))
+    return "\n".join(parts)

@@ -1,0 +1,24 @@
+"""nbgrader autograde of the jund sample submissions gives exactly the expected points."""
+import pytest
+
+from grading_support import assert_expected_grades
+
+# Points each mutant must lose, per graded cell (every other cell keeps full marks).
+EXPECTED_LOSS = {
+    # unweighted mean: wrong values everywhere, and returns 0.5 instead of raising on zero weights
+    "unweighted_accuracy": {"test_weighted_accuracy": 4.5},
+    "nan_on_zero_weights": {"test_weighted_accuracy": 1},
+    # correct on nothing but the output type
+    "sigmoid_before_bce_with_logits": {"test_weighted_bce_loss": 4.5},
+    "accessibility_ignored": {"test_MLP": 1},
+    # no hidden layer, too few parameters, and too weak to learn the planted site
+    "mlp_without_hidden_layer": {"test_MLP": 3.5},
+    "cpu_call_in_forward": {"test_CNN": 1},
+    # mixes samples across the batch, wrong LSTM option, cannot learn
+    "lstm_without_batch_first": {"test_LSTMClassifier": 3.5},
+}
+
+
+@pytest.mark.slow
+def test_jund_autograde_scores():
+    assert_expected_grades("jund", EXPECTED_LOSS)

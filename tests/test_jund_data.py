@@ -1,0 +1,143 @@
+"""JUND reader (real and synthetic files), its errors, and the synthetic writer."""
+import json
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+
+from conftest import shared_data
+from course_lib.data import jund
+from course_lib.data.jund_synthetic import JUNDGenerator, write_synthetic
+
+SMALL = JUNDGenerator(sizes={"train": 6000, "valid": 1500, "test": 1500}, positive_fraction=0.02)
+
+
+@pytest.fixture(scope="module")
+def synthetic_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("jund")
+    write_synthetic(d, seed=3, generator=SMALL)
+    return d
+
+
+def test_real_valid_split():
+    d = shared_data("jund", "valid_dataset")
+    with pytest.warns(jund.MissingAccessibilityWarning, match="shard-0-a.joblib"):
+        split = jund.read_split(d, fast=False)
+    assert split.X.shape == (34_527, 101, 4) and split.X.dtype == np.int8
+    assert split.n_positives == 146
+    assert np.all(split.a == 0)
+    w, y = split.w.reshape(-1), split.y.reshape(-1)
+    assert np.allclose(np.unique(w), [0.5021233, 118.24315], rtol=1e-5)
+    assert np.isclose(w[y == 1].sum(), w[y == 0].sum(), rtol=1e-4)  # classes carry equal weight
+    assert split.ids[0].startswith("chr22:")
+
+
+def test_real_valid_dataset_items():
+    d = shared_data("jund", "valid_dataset")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jund.MissingAccessibilityWarning)
+        ds = jund.JUNDDataset(d, fast=False)
+    X, y, w, a = ds[0]
+    assert X.shape == (101, 4) and y.shape == w.shape == a.shape == (1,)
+    assert X.dtype == y.dtype == w.dtype == a.dtype == __import__("torch").float32
+    batch = ds[[0, 1, 2]]
+    assert batch[0].shape == (3, 101, 4)
+
+
+def test_synthetic_layout_and_sizes(synthetic_dir):
+    for name, n in SMALL.sizes.items():
+        d = jund.split_dir(synthetic_dir, name)
+        assert sorted(p.name for p in d.iterdir()) == sorted(
+            ["shard-0-X.joblib", "shard-0-y.joblib", "shard-0-w.joblib", "shard-0-a.joblib",
+             "shard-0-ids.joblib", "metadata.csv.gzip", "tasks.json"])
+        split = jund.read_split(d, fast=False)
+        assert len(split) == n
+        assert split.n_positives == round(n * SMALL.positive_fraction)
+        assert np.isclose(split.w[split.y == 1].sum(), split.w[split.y == 0].sum(), rtol=1e-5)
+        assert ((split.X.sum(2) == 0).any(1)).sum() > 0, "some windows should contain N"
+
+
+def test_synthetic_is_deterministic_and_cached(tmp_path, synthetic_dir):
+    manifest = write_synthetic(tmp_path, seed=3, generator=SMALL)
+    a = jund.read_split(jund.split_dir(tmp_path, "test"), fast=False)
+    b = jund.read_split(jund.split_dir(synthetic_dir, "test"), fast=False)
+    assert np.array_equal(a.X, b.X) and np.array_equal(a.a, b.a)
+    mtime = (jund.split_dir(tmp_path, "test") / "shard-0-X.joblib").stat().st_mtime_ns
+    assert write_synthetic(tmp_path, seed=3, generator=SMALL) == manifest
+    assert (jund.split_dir(tmp_path, "test") / "shard-0-X.joblib").stat().st_mtime_ns == mtime
+
+
+def test_synthetic_ceiling_is_reported_and_sane(synthetic_dir):
+    manifest = json.loads((synthetic_dir / "synthetic.json").read_text())
+    for split in jund.SPLITS:
+        ceiling = manifest["bayes_optimal"][split]
+        assert 0.7 < ceiling["weighted_accuracy"] < 1.0
+        assert ceiling["auroc"] > 0.8
+
+
+def test_planted_motif_is_enriched_in_positives(synthetic_dir):
+    from course_lib.motifs import load_motif, log_mean_site_ratio
+
+    split = jund.read_split(jund.split_dir(synthetic_dir, "train"), fast=False)
+    idx = np.where(split.X.sum(2) == 0, -1, split.X.argmax(2))
+    score = log_mean_site_ratio(idx, load_motif("MA0491.1").pwm(), SMALL.background)
+    y = split.y.reshape(-1) == 1
+    assert np.median(score[y]) > np.median(score[~y]) + 3
+
+
+def test_fast_mode_subset(synthetic_dir, monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "1")
+    split = jund.read_split(jund.split_dir(synthetic_dir, "train"))
+    assert len(split) < SMALL.sizes["train"]
+    assert split.n_positives >= min(jund.FAST_MIN_POSITIVES, 60)
+    assert np.isclose(split.w[split.y == 1].sum(), split.w[split.y == 0].sum(), rtol=1e-4)
+
+
+def _copy_split(src, dst):
+    dst.mkdir()
+    for p in src.iterdir():
+        (dst / p.name).write_bytes(p.read_bytes())
+    return dst
+
+
+def test_missing_accessibility_gives_zeros_and_one_warning(tmp_path, synthetic_dir):
+    d = _copy_split(jund.split_dir(synthetic_dir, "valid"), tmp_path / "valid_dataset")
+    (d / "shard-0-a.joblib").unlink()
+    with pytest.warns(jund.MissingAccessibilityWarning) as record:
+        split = jund.read_split(d, fast=False)
+    assert len(record) == 1
+    assert np.all(split.a == 0)
+
+
+def test_missing_x_file_is_named(tmp_path, synthetic_dir):
+    d = _copy_split(jund.split_dir(synthetic_dir, "valid"), tmp_path / "valid_dataset")
+    (d / "shard-0-X.joblib").unlink()
+    with pytest.raises(FileNotFoundError, match="shard-0-X.joblib"):
+        jund.read_split(d, fast=False)
+
+
+def test_mismatched_lengths_are_named(tmp_path, synthetic_dir):
+    d = _copy_split(jund.split_dir(synthetic_dir, "valid"), tmp_path / "valid_dataset")
+    joblib.dump(np.zeros((10, 1)), d / "shard-0-w.joblib")
+    with pytest.raises(ValueError, match=r"shard-0-w.joblib.*\(10, 1\).*expected \(1500, 1\)"):
+        jund.read_split(d, fast=False)
+
+
+def test_wrong_x_shape_is_named(tmp_path, synthetic_dir):
+    d = _copy_split(jund.split_dir(synthetic_dir, "valid"), tmp_path / "valid_dataset")
+    joblib.dump(np.zeros((5, 100, 4), np.int8), d / "shard-0-X.joblib")
+    with pytest.raises(ValueError, match=r"shard-0-X.joblib.*\(5, 100, 4\).*expected \(N, 101, 4\)"):
+        jund.read_split(d, fast=False)
+
+
+def test_corrupt_file_is_named(tmp_path, synthetic_dir):
+    d = _copy_split(jund.split_dir(synthetic_dir, "valid"), tmp_path / "valid_dataset")
+    (d / "shard-0-y.joblib").write_bytes(b"not a joblib file")
+    with pytest.raises(ValueError, match="shard-0-y.joblib: could not read"):
+        jund.read_split(d, fast=False)
+
+
+def test_missing_split_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such split folder"):
+        jund.read_split(tmp_path / "nope")

@@ -1,0 +1,67 @@
+"""Nothing a student receives contains solutions or hidden checks; release/ has no drift."""
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import pipeline
+from autograder.student_build import build_student_wheel
+from leak_scan import REPO, leaks_in_text, notebook_text, secret_lines
+
+ASSIGNMENTS = pipeline.assignments()
+
+
+def test_every_assignment_has_a_committed_release():
+    for a in ASSIGNMENTS:
+        for src in pipeline.source_notebooks(REPO, a):
+            assert (REPO / "release" / a / src.name).exists(), f"release/{a}/{src.name} missing: run make release"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_notebooks_leak_nothing(assignment):
+    secrets = secret_lines()
+    for path in sorted((REPO / "release" / assignment).rglob("*.ipynb")):
+        assert leaks_in_text(notebook_text(path), secrets) == [], path
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_has_stubs_and_locked_tests(assignment):
+    for path in sorted((REPO / "release" / assignment).rglob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+        assert solutions and all("raise NotImplementedError()" in c.source for c in solutions)
+        graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        assert graded and all(c.metadata["nbgrader"].get("locked") for c in graded)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_matches_nbgrader_output(assignment, tmp_path):
+    course = pipeline.course_copy(tmp_path / "course", assignment_ids=[assignment])
+    fresh = pipeline.generate_release(course, assignment)
+    committed = REPO / "release" / assignment
+    names = sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(committed).as_posix() for p in committed.rglob("*") if p.is_file())
+    for name in names:
+        assert (fresh / name).read_bytes() == (committed / name).read_bytes(), \
+            f"release/{assignment}/{name} differs from what nbgrader generates: run make release"
+
+
+def test_student_wheel_has_no_solutions(tmp_path):
+    wheel = build_student_wheel(tmp_path)
+    secrets = secret_lines()
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        assert not [n for n in names if "/reference/" in n or n.startswith("autograder")]
+        assert "course_lib/data/jund.py" in names and "course_lib/training.py" in names
+        for n in names:
+            if n.endswith((".py", ".jaspar", ".txt", ".md")):
+                assert leaks_in_text(zf.read(n).decode(), secrets) == [], n
+
+
+def test_leak_scan_finds_a_planted_leak():
+    """The scan itself must be able to fail: a reference line pasted into a notebook is caught."""
+    secret = sorted(secret_lines())[0]
+    assert leaks_in_text(f"x = 1\n    {secret}\n", secret_lines()) == [secret]
+    assert leaks_in_text("### BEGIN SOLUTION", set()) == ["BEGIN SOLUTION"]

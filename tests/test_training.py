@@ -1,0 +1,70 @@
+"""The shared training helper: keeps the best weights, stops early, batches from the dataset."""
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from course_lib.training import fit, make_loader, predict
+
+
+def _toy(n=256, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, generator=g)
+    y = (x[:, :1] > 0).float()
+    return TensorDataset(x, y)
+
+
+def test_make_loader_serves_whole_batches_in_one_call():
+    ds = _toy(100)
+    batches = list(make_loader(ds, 32, shuffle=True))
+    assert [len(b[0]) for b in batches] == [32, 32, 32, 4]
+    seen = torch.cat([b[0] for b in batches])
+    assert torch.equal(seen.sort(0).values, ds.tensors[0].sort(0).values)
+
+
+def test_fit_restores_the_best_epoch_and_saves_it(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    train, valid = make_loader(_toy(), 32, shuffle=True), make_loader(_toy(seed=1), 64)
+    metrics = iter([0.5, 0.9, 0.6, 0.7])  # epoch 2 (index 1) is best
+
+    def metric(out, y):
+        return next(metrics)
+
+    states = []
+
+    class Spy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, x):
+            return self.inner(x)
+
+    spy = Spy()
+    ckpt = tmp_path / "best.pt"
+    hist = fit(spy, train, valid, loss_fn=nn.functional.binary_cross_entropy_with_logits, metric_fn=metric,
+               epochs=4, lr=0.1, checkpoint=ckpt, progress=False)
+    assert hist.best_epoch == 1 and hist.best_metric == 0.9
+    assert len(hist.train_loss) == len(hist.valid_loss) == 4
+    saved = torch.load(ckpt)
+    for k, v in spy.state_dict().items():
+        assert torch.equal(saved[k], v), "restored weights must be the best epoch's, saved as a copy"
+
+
+def test_fit_patience_stops_early():
+    model = nn.Linear(3, 1)
+    train, valid = make_loader(_toy(), 32), make_loader(_toy(seed=1), 64)
+    hist = fit(model, train, valid, loss_fn=nn.functional.binary_cross_entropy_with_logits,
+               metric_fn=lambda out, y: 0.5, epochs=20, patience=3, progress=False)
+    assert hist.stopped_early and len(hist.train_loss) == 4
+
+
+def test_fit_learns_and_predict_concatenates():
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    train, valid = make_loader(_toy(512), 64, shuffle=True), make_loader(_toy(256, seed=1), 64)
+    fit(model, train, valid, loss_fn=nn.functional.binary_cross_entropy_with_logits, epochs=5, lr=0.05,
+        progress=False)
+    out, (y,) = predict(model, valid)
+    assert out.shape == (256, 1) and y.shape == (256, 1)
+    assert ((out > 0).float() == y).float().mean() > 0.9
