@@ -102,7 +102,9 @@ def fill_solutions(release_nb, source_nb, replacements: dict | None):
         return nb
     reference = _solution_cells(source_nb)
     for grade_id, cell in _solution_cells(nb).items():
-        cell.source = replacements.get(grade_id, reference[grade_id].source)
+        code = replacements.get(grade_id, reference[grade_id].source)
+        cell.source = "\n".join(line for line in code.splitlines() if "### BEGIN SOLUTION" not in line
+                                and "### END SOLUTION" not in line)
     return nb
 
 

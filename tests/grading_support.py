@@ -16,6 +16,7 @@ def graded_course(assignment: str):
     pipeline.generate_release(course, assignment)
     pipeline.write_submissions(course, assignment, pipeline.sample_submissions(assignment))
     pipeline.autograde(course, assignment)
+    pipeline.generate_feedback(course, assignment)
     return course, pipeline.grades(course, assignment), pipeline.max_points(course, assignment)
 
 
@@ -37,3 +38,32 @@ def assert_expected_grades(assignment: str, expected_loss: dict) -> None:
             if abs(row.get(cell, -1) - want) > 1e-6:
                 problems.append(f"mutant {mutant}: {cell} scored {row.get(cell)}, expected {want}")
     assert not problems, "\n".join(problems)
+
+
+def assert_reference_runs_clean(assignment: str) -> None:
+    """The reference submission (the source notebook's solutions) executes in fast mode without an error."""
+    import nbformat
+
+    course, _, _ = graded_course(assignment)
+    errors = []
+    for path in sorted((course / "autograded" / "reference" / assignment).glob("*.ipynb")):
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    errors.append(f"{path.name} cell {i}: {out.get('ename')}: {out.get('evalue')}")
+    assert not errors, "\n".join(errors)
+
+
+def assert_feedback_clean(assignment: str) -> None:
+    """Feedback HTML shows no hidden test code, no solution and no line of the hidden checks."""
+    from leak_scan import leaks_in_text, secret_lines
+
+    course, table, _ = graded_course(assignment)
+    secrets = secret_lines()
+    pages = sorted((course / "feedback").rglob("*.html"))
+    assert len(pages) >= len(table), "every graded submission should get a feedback page"
+    for page in pages:
+        if "reference" in page.relative_to(course / "feedback").parts:
+            continue  # the sample "student" who submitted the reference itself
+        leaks = leaks_in_text(page.read_text(), secrets)
+        assert leaks == [], f"{page}: {leaks[:3]}"

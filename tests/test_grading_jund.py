@@ -1,7 +1,7 @@
 """nbgrader autograde of the jund sample submissions gives exactly the expected points."""
 import pytest
 
-from grading_support import assert_expected_grades
+from grading_support import assert_expected_grades, assert_feedback_clean, assert_reference_runs_clean
 
 # Points each mutant must lose, per graded cell (every other cell keeps full marks).
 EXPECTED_LOSS = {
@@ -22,3 +22,13 @@ EXPECTED_LOSS = {
 @pytest.mark.slow
 def test_jund_autograde_scores():
     assert_expected_grades("jund", EXPECTED_LOSS)
+
+
+@pytest.mark.slow
+def test_jund_reference_notebook_runs_clean_in_fast_mode():
+    assert_reference_runs_clean("jund")
+
+
+@pytest.mark.slow
+def test_jund_feedback_leaks_nothing():
+    assert_feedback_clean("jund")
