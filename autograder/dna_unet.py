@@ -272,7 +272,7 @@ def _backward_reads_all(ctx):
 
 
 def _single_threaded(test):
-    """Run `test` with one torch thread: small recurrent models are many times faster so on a busy CPU."""
+    """Run `test` with one torch thread: the checks' small models run many times faster so on a busy CPU."""
     def wrapped(ctx):
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
@@ -291,7 +291,7 @@ _LSTM_BASE = model_check(ModelSpec(
     points={"finite": 0.5, "params": 0.5, "independent": 0.5},
 ))
 _needs = ("model", "shape_ok")
-LSTM_CHECK = Check("LSTMSeq", [replace(p, test=_single_threaded(p.test)) for p in _LSTM_BASE.properties[:-1]] + [
+LSTM_CHECK = Check("LSTMSeq", _LSTM_BASE.properties[:-1] + [
     Property("nn.LSTM(4, hidden_dim, num_layers=1, batch_first=True, bidirectional=True)", 1,
              _lstm_layer, needs=("model",)),
     Property("MLP head: two hidden layers of hidden_dim with tanh, one output", 1, _mlp_head, needs=_needs),
@@ -299,7 +299,7 @@ LSTM_CHECK = Check("LSTMSeq", [replace(p, test=_single_threaded(p.test)) for p i
     Property("ignores the forward direction", 1.5, _ignores_forward, needs=_needs),
     Property("uses the backward direction's final state (depends on the first base)", 0.5,
              _backward_reads_all, needs=_needs),
-    replace(_LSTM_BASE.properties[-1], test=_single_threaded(_LSTM_BASE.properties[-1].test)),
+    _LSTM_BASE.properties[-1],
 ], setup=_LSTM_BASE.setup)
 
 
@@ -357,9 +357,29 @@ def _train_learns(ctx):
                           "zero the gradients each batch and step the optimizer")
 
 
+class _SteepNet(_TinyNet):
+    """Logits multiplied by 50: gradients far larger than norm 1."""
+
+    def forward(self, x):
+        return torch.sigmoid(50 * self.net[2](self.net[0](x)))
+
+
+def _train_clips(ctx):
+    torch.manual_seed(4)
+    model, ds = _SteepNet(), _loop_data(64, seed=7)
+    before = torch.cat([p.detach().reshape(-1).clone() for p in model.parameters()])
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    call(ctx["subject"], model, _loader(ds, 64), opt, what="train(...)")
+    step = float((torch.cat([p.detach().reshape(-1) for p in model.parameters()]) - before).norm())
+    if step > 1.0 + 1e-3:
+        raise CheckFailed(f"one SGD step with lr=1 moved the weights by {step:.2f}: clip the gradient norm "
+                          "to 1 between loss.backward() and optimizer.step()")
+
+
 TRAIN_CHECK = Check("train", [
     Property("returns the mean batch BCE loss", 1.5, _train_value),
     Property("updates the model so that the loss goes down", 1.5, _train_learns),
+    Property("clips the gradient norm to 1", 0.5, _train_clips),
 ])
 
 
@@ -367,6 +387,7 @@ def _validate_value(ctx):
     torch.manual_seed(1)
     model, loader = _TinyNet(dropout=0.5), _loader(_loop_data(seed=4))
     want = _batch_losses(model, loader)
+    model.train()                      # as it is after a training epoch
     got = as_float(call(ctx["subject"], model, loader, what="validate(model, loader)"), "validate")
     assert_close(got, want, "mean batch BCE (in eval mode, so dropout is off)", rel=1e-4)
 
@@ -638,9 +659,15 @@ IOU_SCORE_CHECK = Check("iou_score", [
 ])
 
 
-CHECKS = {
+def _single_threaded_check(check: Check) -> Check:
+    """The same check with every property run on one torch thread."""
+    return Check(check.title, [replace(p, test=_single_threaded(p.test)) for p in check.properties],
+                 setup=check.setup)
+
+
+CHECKS = {name: _single_threaded_check(check) for name, check in {
     "one_hot_encode": ONE_HOT_CHECK, "DNADataset": DATASET_CHECK, "LSTMSeq": LSTM_CHECK,
     "train": TRAIN_CHECK, "validate": VALIDATE_CHECK, "evaluate": EVALUATE_CHECK,
     "ImageDataset": IMAGE_DATASET_CHECK, "dice_loss": DICE_LOSS_CHECK,
     "dice_score": DICE_SCORE_CHECK, "iou_score": IOU_SCORE_CHECK,
-}
+}.items()}

@@ -25,7 +25,7 @@ BATCH_SIZE = 256
 TEST_FRACTION = 0.2
 VALID_FRACTION = 0.1          # of the training part
 SPLIT_SEED = 0
-FAST_ROWS = {"train": 1200, "valid": 300, "test": 600}
+FAST_ROWS = {"train": 800, "valid": 200, "test": 400}
 SPLITS = ("train", "valid", "test")
 
 

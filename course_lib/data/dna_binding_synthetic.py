@@ -25,7 +25,7 @@ from ..motifs import sample_background
 from .dna_binding import REAL_ROWS, SEQ_LEN
 
 MANIFEST_SUFFIX = ".synthetic.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 ALPHABET = np.array(list("ACGT"))
 
 
@@ -92,7 +92,8 @@ def write_synthetic(csv_path, seed: int = 0, generator: BindingGenerator | None 
     old = read_manifest(path)
     if not force and path.exists() and old is not None and old.get("params") == params:
         return old
-    seqs, y = gen.sample(np.random.default_rng(seed))
+    # a stream of its own: default_rng(seed) would repeat the permutation that split_indices draws
+    seqs, y = gen.sample(np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]))
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"seq": seqs, "bind": y}).to_csv(path)  # index written as the unnamed first column
     manifest = {"params": params,

@@ -40,30 +40,16 @@ class DNADataset(Dataset):
         return self.X[i], self.y[i]
 
 
-def init_lstm_(lstm: nn.LSTM) -> nn.LSTM:
-    """Initialise an LSTM so that it learns long sequences: orthogonal recurrent weights,
-    Xavier input weights, zero biases except the forget gate (bias 1: remember by default)."""
-    h = lstm.hidden_size
-    for name, p in lstm.named_parameters():
-        with torch.no_grad():
-            if name.startswith("weight_hh"):
-                for gate in range(4):
-                    nn.init.orthogonal_(p[gate * h:(gate + 1) * h])
-            elif name.startswith("weight_ih"):
-                nn.init.xavier_uniform_(p)
-            elif name.startswith("bias"):
-                p.zero_()
-                if name.startswith("bias_ih"):
-                    p[h:2 * h] = 1.0     # PyTorch gate order: input, forget, cell, output
-    return lstm
-
-
 class LSTMSeq(nn.Module):
-    """Bidirectional LSTM; final hidden state of the backward direction -> tanh MLP -> probability (B, 1)."""
+    """Bidirectional LSTM; final hidden state of the backward direction -> tanh MLP -> probability (B, 1).
+
+    PyTorch's default initialisation; the notebook re-initialises it with
+    `course_lib.models.recurrent.init_lstm_` before training (see there why).
+    """
 
     def __init__(self, hidden_dim: int = 64):
         super().__init__()
-        self.lstm = init_lstm_(nn.LSTM(4, hidden_dim, num_layers=1, batch_first=True, bidirectional=True))
+        self.lstm = nn.LSTM(4, hidden_dim, num_layers=1, batch_first=True, bidirectional=True)
         self.mlp = nn.Sequential(
             nn.Linear(hidden_dim, hidden_dim), nn.Tanh(),
             nn.Linear(hidden_dim, hidden_dim), nn.Tanh(),
