@@ -455,5 +455,83 @@ SIM_CHECK = Check("sim_prob_match", [
     Property("the same arguments give the same answer (seeded)", 1, _sim_deterministic),
 ])
 
+# ---------------------------------------------------------------- train_tagger
+TRAIN_ROWS, VALID_ROWS, TRAIN_EPOCHS, TRAIN_BATCH = 192, 64, 3, 32
+
+
+class _Recorder(nn.Module):
+    """Wraps a working tagger and counts the rows of every training-mode forward pass."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.tagger = ref.GRUTagger(4, 8, 2)
+        self.train_batches = []
+
+    def forward(self, x):
+        if self.training and torch.is_grad_enabled():
+            self.train_batches.append(tuple(x.shape))
+        return self.tagger(x)
+
+
+def _base_rule_sets():
+    """State H for C/G bases, L for A/T; the validation set holds other (and fewer) sequences."""
+    from course_lib.data.hmm import HMMDataset, HMMSplit
+
+    rng = np.random.default_rng(40)
+    bases = rng.integers(0, 4, (TRAIN_ROWS + VALID_ROWS, 20)).astype(np.int8)
+    states = np.isin(bases, [0, 3]).astype(np.int8)          # A/T -> L (1), C/G -> H (0)
+    train = HMMSplit([], [], bases[:TRAIN_ROWS], states[:TRAIN_ROWS], "train")
+    valid = HMMSplit([], [], bases[TRAIN_ROWS:], states[TRAIN_ROWS:], "valid")
+    return HMMDataset(train), HMMDataset(valid)
+
+
+def _train_setup(subject):
+    return {"subject": subject}
+
+
+def _trained(ctx):
+    train, valid = _base_rule_sets()
+    model = _Recorder()
+    call(ctx["subject"], model, train, valid, TRAIN_EPOCHS, TRAIN_BATCH, 1e-2,
+         what=f"train_tagger(model, train_set, valid_set, {TRAIN_EPOCHS}, {TRAIN_BATCH}, 0.01)")
+    ctx.update(model=model, train=train)
+
+
+def _train_batched(ctx):
+    shapes = ctx["model"].train_batches
+    if not shapes:
+        raise CheckFailed("the model was never called in training mode with gradients on")
+    if max(s[0] for s in shapes) < 2:
+        raise CheckFailed("the model saw one sequence at a time: train on mini-batches of sequences")
+    if any(len(s) != 2 or s[1] != 20 for s in shapes):
+        raise CheckFailed("expected batches of whole sequences, shape (batch_size, length)")
+
+
+def _train_learns(ctx):
+    model, train = ctx["model"].tagger.cpu().eval(), ctx["train"]
+    with torch.no_grad():
+        acc = _tag_accuracy(model(train.bases), train.states)
+    if acc < 0.9:
+        raise CheckFailed(f"after training, the model tags {acc:.0%} of the training positions right on data "
+                          f"where each base decides its state; expected at least 90 %")
+
+
+def _train_only_train_set(ctx):
+    rows = sum(s[0] for s in ctx["model"].train_batches)
+    want = TRAIN_EPOCHS * TRAIN_ROWS
+    if not 0.9 * want <= rows <= 1.1 * want:
+        raise CheckFailed(f"{TRAIN_EPOCHS} epochs over {TRAIN_ROWS} training sequences should train on about "
+                          f"{want} sequences, but {rows} went through the model in training mode: train on "
+                          f"the training set only (never on the validation or test set)")
+
+
+TRAIN_CHECK = Check("train_tagger", [
+    Property("trains (no error)", 0.5, _trained, provides=("model", "train"), budget_s=120),
+    Property("mini-batches of whole sequences", 1, _train_batched, needs=("model",)),
+    Property("learns the training labels (NLL over every position)", 1.5, _train_learns, needs=("model",)),
+    Property("trains on the training set only, once per epoch", 1, _train_only_train_set, needs=("model",)),
+], setup=_train_setup)
+
 CHECKS = {"encode_seq": ENCODE_CHECK, "decode_seq": DECODE_CHECK, "GRUTagger": GRU_CHECK,
-          "predict": PREDICT_CHECK, "fraction_matches": FRACTION_CHECK, "sim_prob_match": SIM_CHECK}
+          "predict": PREDICT_CHECK, "fraction_matches": FRACTION_CHECK, "sim_prob_match": SIM_CHECK, "train_tagger": TRAIN_CHECK}

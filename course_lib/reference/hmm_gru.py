@@ -74,7 +74,7 @@ def positional_accuracy(log_probs: torch.Tensor, states: torch.Tensor) -> float:
     return float((log_probs.argmax(-1) == states).float().mean())
 
 
-def train_tagger(model: nn.Module, train_set, valid_set, epochs: int, batch_size: int = 32, lr: float = 3e-3,
+def train_tagger(model: nn.Module, train_set, valid_set, epochs: int, batch_size: int = 64, lr: float = 1e-2,
                  patience: int | None = None, progress: bool = True):
     """Train on mini-batches of whole sequences with NLLLoss; keep the best epoch by validation accuracy."""
     train_loader = make_loader(train_set, batch_size=batch_size, shuffle=True)
