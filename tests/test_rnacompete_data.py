@@ -228,3 +228,15 @@ def test_nan_cells_read_as_missing(tmp_path):
     matrix = rc.load_matrix(tmp_path / rc.DATA_FILE, use_cache=False)
     assert np.isnan(matrix.column("RNCMPT00168")[:2]).all() and matrix.column("RNCMPT00168")[2] == 3.0
     assert np.isnan(matrix.column("RNCMPT00001")[2])
+
+
+# ---------------------------------------------------------------- real files (absent here: skipped)
+def test_real_rnacompete_files_if_present():
+    from conftest import shared_data
+
+    folder = shared_data("rnacompete")
+    splits = rc.load_splits(folder, protein="RBFOX1", fast=True)
+    assert splits["test"].experiment == "RNCMPT00168"
+    assert all(len(s) > 0 for s in splits.values())
+    x, y, mask = rc.RNACompeteDataset(splits["valid"])[[0, 1]]
+    assert x.shape == (2, 41, 4) and y.shape == mask.shape == (2, 1)
