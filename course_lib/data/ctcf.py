@@ -30,7 +30,7 @@ from .subsets import stratified_indices
 SPLITS = ("train", "valid", "test")
 H5_NAME = "CTCF_200.h5"
 TEXT_FRACTIONS = (0.8, 0.1, 0.1)
-FAST_ROWS = {"train": 2000, "valid": 500, "test": 500}
+FAST_ROWS = {"train": 1000, "valid": 300, "test": 300}
 
 
 @dataclass(frozen=True)

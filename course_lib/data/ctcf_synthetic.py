@@ -6,8 +6,8 @@ Model (per sequence of 200 bp):
   * positives are such sequences as they are;
   * negatives are such sequences after a dinucleotide shuffle (Altschul–Erickson), as
     in DeepBind's ENCODE sets: same letter and dinucleotide composition, site destroyed.
-The file also holds `motif_pos_<split>` (start of the planted site, -1 where none), used to check where a model's saliency points. The
-writer stores its parameters and the AUROC of a PWM scan (the true motif's best
+The file also holds `motif_pos_<split>` (start of the planted site, -1 where none), used
+to check where a model's saliency points. The writer stores its parameters and the AUROC of a PWM scan (the true motif's best
 log-odds per sequence) as the file's attributes.
 """
 from __future__ import annotations

@@ -94,8 +94,7 @@ def saliency_map(model: nn.Module, X) -> torch.Tensor:
     model.eval()
     try:
         with torch.enable_grad():
-            logits = model(X).reshape(X.shape[0], -1)[:, 0]
-            (grad,) = torch.autograd.grad(logits.sum(), X)
+            (grad,) = torch.autograd.grad(model(X).sum(), X)  # one logit per sequence: the sum's gradient is each one's
     finally:
         model.train(was_training)
     return grad.detach()
