@@ -176,6 +176,19 @@ def read_tsv(path) -> tuple[list[str], list[str]]:
     return dna, hidden
 
 
+# ---------------------------------------------------------------- display
+def alignment_text(truth: str, prediction: str, width: int = 80) -> str:
+    """Truth over prediction in blocks of `width`, with '|' where they agree and the position on the left."""
+    if len(truth) != len(prediction):
+        raise ValueError(f"truth has {len(truth)} letters, prediction {len(prediction)}")
+    lines = []
+    for start in range(0, len(truth), width):
+        t, p = truth[start:start + width], prediction[start:start + width]
+        bars = "".join("|" if x == y else " " for x, y in zip(t, p))
+        lines += [f"{start:>5} truth {t}", f"{'':>5}       {bars}", f"{'':>5} pred  {p}", ""]
+    return "\n".join(lines).rstrip("\n")
+
+
 # ---------------------------------------------------------------- exact decoding
 def logsumexp(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """log(sum(exp(a))) along `axis`, stably (a lean version of scipy's, called once per position)."""

@@ -101,14 +101,14 @@ def test_sim_prob_match_edges():
 
 
 def test_alignment_text_marks_agreement(capsys):
-    text = ref.alignment_text("HHLLH", "HLLLL", width=3)
+    text = hmm.alignment_text("HHLLH", "HLLLL", width=3)
     lines = text.splitlines()
     assert lines[0].endswith("truth HHL") and lines[1].endswith("| |") and lines[2].endswith("pred  HLL")
     assert "    3 truth LH" in text
     ref.print_alignment("HHLLH", "HLLLL")
     assert "agreement: 60.0%" in capsys.readouterr().out
     with pytest.raises(ValueError):
-        ref.alignment_text("HL", "H")
+        hmm.alignment_text("HL", "H")
 
 
 def test_training_learns_beyond_per_base_guessing():

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..encoding import DNA, to_indices
-from ..hmm import STATES
+from ..hmm import STATES, alignment_text
 from ..training import fit, make_loader
 
 ALPHABETS = {"dna": DNA, "state": STATES}
@@ -128,19 +128,7 @@ def sim_prob_match(fraction: float, symbols, length: int, n_draws: int, seed: in
     return hits / n_draws
 
 
-def alignment_text(truth: str, prediction: str, width: int = 80) -> str:
-    """Truth over prediction in blocks of `width`, with '|' where they agree and the position on the left."""
-    if len(truth) != len(prediction):
-        raise ValueError(f"truth has {len(truth)} letters, prediction {len(prediction)}")
-    lines = []
-    for start in range(0, len(truth), width):
-        t, p = truth[start:start + width], prediction[start:start + width]
-        bars = "".join("|" if x == y else " " for x, y in zip(t, p))
-        lines += [f"{start:>5} truth {t}", f"{'':>5}       {bars}", f"{'':>5} pred  {p}", ""]
-    return "\n".join(lines).rstrip("\n")
-
-
 def print_alignment(truth: str, prediction: str, width: int = 80) -> None:
-    """Print `alignment_text(truth, prediction, width)` and the fraction of agreeing positions."""
+    """Print the alignment of truth and prediction and the fraction of agreeing positions."""
     print(alignment_text(truth, prediction, width))
     print(f"agreement: {fraction_matches(truth, prediction):.1%}")
