@@ -1,0 +1,133 @@
+"""Test AUROC on the binding-site CSV: a 1-6-mer logistic baseline, a small CNN and LSTMSeq.
+
+All three use the course split (80/20 train/test with a fixed seed, 10 % of train for
+validation); the baseline is fitted in the same run. LSTMSeq is trained with the notebook's
+recipe (init_lstm_, Adam 3e-3, gradient clipping at 1, ReduceLROnPlateau(patience 3, factor 0.5),
+best validation epoch kept).
+
+    python bench/bench_dna_binding.py                  # real CSV in ../shared/data if present
+    python bench/bench_dna_binding.py --synthetic      # the synthetic file
+    python bench/bench_dna_binding.py --epochs 45 --hidden 32 --threads 1
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+from course_lib.data import dna_binding
+from course_lib.models.recurrent import init_lstm_
+from course_lib.reference.dna_unet import DNADataset, LSTMSeq, evaluate, train, validate
+from course_lib.training import make_loader, pick_device, seed_everything
+
+REAL_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dna_binding" / "dna_binding.csv"
+
+
+def kmer_matrix(seqs, k_max: int = 6) -> sparse.csr_matrix:
+    """Counts of every k-mer, k = 1..k_max, per sequence (sparse, 5,460 columns for k_max = 6)."""
+    idx = np.stack([np.frombuffer(s.encode(), np.uint8) for s in seqs])
+    idx = np.searchsorted(np.frombuffer(b"ACGT", np.uint8), idx).astype(np.int64)
+    n, length = idx.shape
+    blocks, offset = [], 0
+    for k in range(1, k_max + 1):
+        codes = sum(idx[:, j:length - k + 1 + j] * 4 ** (k - 1 - j) for j in range(k))
+        blocks.append(codes + offset)
+        offset += 4 ** k
+    cols = np.concatenate(blocks, axis=1)
+    rows = np.repeat(np.arange(n), cols.shape[1])
+    data = np.ones(rows.size, np.float32)
+    return sparse.csr_matrix((data, (rows, cols.reshape(-1))), shape=(n, offset))
+
+
+def kmer_baseline(splits) -> float:
+    """L2-regularised logistic regression on 1-6-mer counts (C chosen on validation); test AUROC."""
+    X = {name: kmer_matrix(df["seq"]) for name, df in splits.items()}
+    y = {name: df["bind"].to_numpy() for name, df in splits.items()}
+    best = None
+    for c in (0.001, 0.01, 0.1):
+        model = LogisticRegression(C=c, max_iter=2000).fit(X["train"], y["train"])
+        score = roc_auc_score(y["valid"], model.decision_function(X["valid"]))
+        if best is None or score > best[0]:
+            best = (score, model)
+    return float(roc_auc_score(y["test"], best[1].decision_function(X["test"])))
+
+
+class SmallCNN(nn.Module):
+    """Conv1d (32 filters of width 12) -> ReLU -> global max-pool -> dropout -> one probability."""
+
+    def __init__(self, n_filters: int = 32, width: int = 12):
+        super().__init__()
+        self.conv = nn.Conv1d(4, n_filters, width)
+        self.out = nn.Sequential(nn.Dropout(0.2), nn.Linear(n_filters, 1))
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x.transpose(1, 2))).amax(dim=2)
+        return torch.sigmoid(self.out(h))
+
+
+def fit_best(model, loaders, epochs: int, lr: float, use_recipe: bool):
+    """Train with the reference loops; keep the lowest-validation-loss epoch; (model, best epoch, seconds)."""
+    device = pick_device()
+    if use_recipe:
+        init_lstm_(model)
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=3, min_lr=1e-4)
+    best, best_state, best_epoch = None, None, -1
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        train(model, loaders["train"], opt)
+        loss = validate(model, loaders["valid"])
+        sched.step(loss)
+        if best is None or loss < best:
+            best, best_state, best_epoch = loss, copy.deepcopy(model.state_dict()), epoch
+        pred, target = evaluate(model, loaders["test"])
+        print(f"  {type(model).__name__} epoch {epoch + 1}: valid loss {loss:.4f}  "
+              f"test AUROC {roc_auc_score(target, pred):.3f}  lr {opt.param_groups[0]['lr']:.1e}", flush=True)
+    model.load_state_dict(best_state)
+    return model, best_epoch, time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--synthetic", action="store_true", help="use the synthetic CSV even if the real one exists")
+    ap.add_argument("--epochs", type=int, default=45, help="LSTM epochs (the CNN gets 15)")
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    path = REAL_CSV if REAL_CSV.exists() and not args.synthetic else dna_binding.ensure_data()
+    label = f"{'real' if path == REAL_CSV else 'synthetic'} {path.name}"
+    splits = dna_binding.load_splits(path, fast=False)
+    sizes = {k: len(v) for k, v in splits.items()}
+    rows = []
+    start = time.perf_counter()
+    rows.append(("1-6-mer logistic regression", kmer_baseline(splits), "-", time.perf_counter() - start))
+    datasets = {k: DNADataset(v["seq"], v["bind"]) for k, v in splits.items()}
+    loaders = {"train": make_loader(datasets["train"], dna_binding.BATCH_SIZE, shuffle=True),
+               "valid": make_loader(datasets["valid"], 512), "test": make_loader(datasets["test"], 512)}
+    for name, make, epochs, lr, recipe in (("small CNN (Adam 1e-3)", SmallCNN, 15, 1e-3, False),
+                                           (f"LSTMSeq(hidden_dim={args.hidden}), notebook recipe",
+                                            lambda: LSTMSeq(args.hidden), args.epochs, 3e-3, True)):
+        seed_everything(0)
+        model, best_epoch, seconds = fit_best(make(), loaders, epochs, lr, recipe)
+        pred, target = evaluate(model, loaders["test"])
+        rows.append((name, roc_auc_score(target, pred), f"{best_epoch + 1}/{epochs}", seconds))
+    print(f"\ndata: {label}, split {sizes} (seed {dna_binding.SPLIT_SEED}), batch {dna_binding.BATCH_SIZE}")
+    print(f"device: {pick_device()} ({torch.get_num_threads()} torch thread(s))")
+    print(f"{'model':<46} {'test AUROC':>10} {'kept epoch':>11} {'seconds':>8}")
+    for name, auroc, kept, seconds in rows:
+        print(f"{name:<46} {auroc:>10.3f} {kept:>11} {seconds:>8.0f}")
+    print("known figure: 1-6-mer ridge baseline, test AUROC 0.805 (ASSIGNMENTS.md)")
+
+
+if __name__ == "__main__":
+    main()
