@@ -21,7 +21,8 @@ positions only). Each takes base indices of shape (N, L) and returns state indic
     posterior_decode  argmax P(state_t | all bases): forward-backward
 
 Sequences are stored as a TSV with the columns `dna` (letters ACGT) and
-`hidden_state` (letters H and L), one sequence per row.
+`hidden_state` (letters H and L), one sequence per row (`write_tsv`, `read_tsv`).
+`alignment_text` lays out a true state string over a predicted one.
 """
 from __future__ import annotations
 
