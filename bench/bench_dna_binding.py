@@ -2,7 +2,8 @@
 
 All three use the course split (80/20 train/test with a fixed seed, 10 % of train for
 validation); the baseline is fitted in the same run. LSTMSeq is trained with the notebook's
-recipe (init_lstm_, Adam 3e-3, gradient clipping at 1, ReduceLROnPlateau(patience 3, factor 0.5),
+recipe (init_lstm_, Adam 3e-3, gradient clipping at 1, ReduceLROnPlateau(patience 5, factor 0.5,
+min_lr 1e-3),
 best validation epoch kept).
 
     python bench/bench_dna_binding.py                  # real CSV in ../shared/data if present
@@ -80,7 +81,7 @@ def fit_best(model, loaders, epochs: int, lr: float, use_recipe: bool):
         init_lstm_(model)
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=3, min_lr=1e-4)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=5, min_lr=1e-3)
     best, best_state, best_epoch = None, None, -1
     start = time.perf_counter()
     for epoch in range(epochs):

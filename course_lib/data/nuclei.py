@@ -82,6 +82,9 @@ def extract_tarball(tar_path, out_dir) -> Path:
     if done.exists() and done.read_text() == str(tar_path.stat().st_mtime_ns):
         return out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.iterdir():          # pairs of an older extraction must not mix in
+        if _PAIR_NAME.match(stale.name):
+            stale.unlink()
     try:
         with tarfile.open(tar_path, "r:*") as tar:
             members = [m for m in tar.getmembers() if m.isfile() and _PAIR_NAME.match(Path(m.name).name)]
