@@ -317,10 +317,17 @@ def _run_train(ctx):
     (train_loader, valid_loader), valid = _train_loaders()
     model = _small_model()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    folder = tempfile.mkdtemp(prefix="rnacompete_train_")
-    path = Path(folder) / "best.pt"
-    result = _call_train(ctx["subject"], model, train_loader, valid_loader, path)
-    ctx.update(model=model, before=before, path=path, result=result, valid=valid)
+    with tempfile.TemporaryDirectory(prefix="rnacompete_train_") as folder:
+        path = Path(folder) / "best.pt"
+        result = _call_train(ctx["subject"], model, train_loader, valid_loader, path)
+        saved, state, load_error = path.exists(), None, None
+        if saved:
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception as exc:  # not a plain state dict (or not a torch file at all)
+                load_error = type(exc).__name__
+    ctx.update(model=model, before=before, result=result, valid=valid, saved=saved, state=state,
+               load_error=load_error)
 
 
 def _call_train(fn, model, train_loader, valid_loader, path):
@@ -349,13 +356,13 @@ def _weights_changed(ctx):
 
 
 def _checkpoint_saved(ctx):
-    path = ctx["path"]
-    if not path.exists():
+    if not ctx["saved"]:
         raise CheckFailed("no file at the `checkpoint` path: save the best weights with torch.save")
+    if ctx["load_error"] is not None:
+        raise CheckFailed(f"torch.load of the checkpoint failed ({ctx['load_error']}): save model.state_dict()")
+    fresh = _small_model()
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        fresh = _small_model()
-        fresh.load_state_dict(state)
+        fresh.load_state_dict(ctx["state"])
     except Exception as exc:
         raise CheckFailed(f"the checkpoint is not the model's state dict ({type(exc).__name__})") from None
     ctx["loaded"] = fresh

@@ -18,8 +18,10 @@ Sequences: one-hot in A C G U order, N -> 0.25 in every column, zero rows as pad
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -182,7 +184,6 @@ def cache_dir_for(path) -> Path:
     beside = path.parent / (path.name + ".cache")
     if os.access(path.parent, os.W_OK):
         return beside
-    import hashlib
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
     return config.data_root() / "rnacompete_cache" / f"{path.name}-{digest}"
 
@@ -198,12 +199,10 @@ def _write_cache(matrix: ProbeMatrix, cache: Path, key: dict) -> None:
         np.save(tmp / f"{name}.npy", getattr(matrix, name))
     (tmp / "key.json").write_text(json.dumps({**key, "experiments": list(matrix.experiments)}))
     if cache.exists():
-        import shutil
         shutil.rmtree(cache, ignore_errors=True)
     try:
         tmp.rename(cache)
     except OSError:  # another process finished first: keep theirs
-        import shutil
         shutil.rmtree(tmp, ignore_errors=True)
 
 
