@@ -1,6 +1,4 @@
 """CTCF readers: the real ENCODE text file, synthetic HDF5 in Koo's layout, errors, fast mode, Dataset."""
-from pathlib import Path
-
 import h5py
 import numpy as np
 import pytest
@@ -10,8 +8,8 @@ from course_lib.data import ctcf
 from course_lib.data.ctcf_synthetic import CTCFGenerator, read_attributes, write_synthetic
 from course_lib.encoding import one_hot_to_string
 from course_lib.training import make_loader
+from conftest import shared_data
 
-REAL_TEXT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ctcf_encode" / "ctcf_ENCSR000AQU.txt"
 SMALL = CTCFGenerator(sizes={"train": 300, "valid": 60, "test": 80})
 
 
@@ -24,22 +22,21 @@ def small_h5(tmp_path_factory):
 
 @pytest.mark.realdata
 def test_real_text_file():
-    if not REAL_TEXT.exists():
-        pytest.skip(f"real ENCODE CTCF copy not found at {REAL_TEXT}")
-    split = ctcf.read_text(REAL_TEXT)
+    real_text = shared_data("ctcf_encode", "ctcf_ENCSR000AQU.txt")
+    split = ctcf.read_text(real_text)
     assert split.X.shape == (13_500, 101, 4) and split.X.dtype == np.int8
     assert split.y.shape == (13_500, 1)
     assert split.n_positives == 6725
     negative_names = split.names[split.y[:, 0] == 0]
     assert all(name.endswith("_shuf") for name in negative_names)
-    first = REAL_TEXT.read_text().splitlines()[0].split()
+    first = real_text.read_text().splitlines()[0].split()
     assert one_hot_to_string(split.X[0]) == first[1] and split.names[0] == first[0][1:]
-    parts = ctcf.load_splits(REAL_TEXT, fast=False, seed=0)
+    parts = ctcf.load_splits(real_text, fast=False, seed=0)
     sizes = {k: len(v) for k, v in parts.items()}
     assert sizes == {"train": 10_800, "valid": 1350, "test": 1350}
     names = [set(v.names) for v in parts.values()]
     assert not (names[0] & names[1]) and not (names[0] & names[2]) and not (names[1] & names[2])
-    again = ctcf.load_splits(REAL_TEXT, fast=False, seed=0)
+    again = ctcf.load_splits(real_text, fast=False, seed=0)
     assert np.array_equal(again["test"].names, parts["test"].names)
 
 
