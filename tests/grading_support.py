@@ -55,15 +55,21 @@ def assert_reference_runs_clean(assignment: str) -> None:
 
 
 def assert_feedback_clean(assignment: str) -> None:
-    """Feedback HTML shows no hidden test code, no solution and no line of the hidden checks."""
-    from leak_scan import leaks_in_text, secret_lines
+    """Feedback HTML shows no hidden test code and no line of the hidden checks.
+
+    The blank submission's page must also show no solution at all. The other sample
+    submissions contain reference answers themselves, so only hidden-check text counts there.
+    """
+    from leak_scan import HIDDEN_MARKERS, leaks_in_text, secret_lines
 
     course, table, _ = graded_course(assignment)
-    secrets = secret_lines()
+    everything, checks_only = secret_lines(), secret_lines(include_reference=False)
     pages = sorted((course / "feedback").rglob("*.html"))
     assert len(pages) >= len(table), "every graded submission should get a feedback page"
     for page in pages:
-        if "reference" in page.relative_to(course / "feedback").parts:
-            continue  # the sample "student" who submitted the reference itself
-        leaks = leaks_in_text(page.read_text(), secrets)
+        student = page.relative_to(course / "feedback").parts[0]
+        if student == "blank":
+            leaks = leaks_in_text(page.read_text(), everything)
+        else:
+            leaks = leaks_in_text(page.read_text(), checks_only, markers=HIDDEN_MARKERS)
         assert leaks == [], f"{page}: {leaks[:3]}"

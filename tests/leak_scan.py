@@ -21,17 +21,22 @@ def _lines(paths) -> set:
     return out
 
 
-def secret_lines() -> set:
-    """Code lines of the reference solutions and hidden checks that the student library does not share."""
-    secret = _lines((REPO / "course_lib" / "reference").rglob("*.py")) | _lines((REPO / "autograder").rglob("*.py"))
+HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "from autograder", "import autograder")
+
+
+def secret_lines(include_reference: bool = True) -> set:
+    """Code lines of the hidden checks (and of the reference solutions) that the student library does not share."""
+    secret = _lines((REPO / "autograder").rglob("*.py"))
+    if include_reference:
+        secret |= _lines((REPO / "course_lib" / "reference").rglob("*.py"))
     public = _lines(p for p in (REPO / "course_lib").rglob("*.py") if "reference" not in p.parts)
     return secret - public
 
 
-def leaks_in_text(text: str, secrets: set) -> list:
+def leaks_in_text(text: str, secrets: set, markers=MARKERS) -> list:
     """Markers and secret lines found in `text` (HTML is unescaped first)."""
     text = html.unescape(re.sub(r"<[^>]+>", "", text)) if "<html" in text[:2000].lower() else text
-    found = [m for m in MARKERS if m in text]
+    found = [m for m in markers if m in text]
     for line in text.splitlines():
         if line.strip() in secrets:
             found.append(line.strip())
