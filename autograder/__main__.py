@@ -4,6 +4,10 @@
   demo           release, then autograde sample submissions (reference, blank, mutants) in a
                  scratch course folder and print the grade table
   student-build  build the student wheel of course_lib (no reference, no autograder)
+  collect        LMS download (zip or folder) -> submitted/<student>/<assignment>/
+  grade          grade every submitted/<student>/<assignment>/ in parallel -> grades/<assignment>/
+  run            grade one submission (a notebook or a folder) -> results.json (Gradescope format)
+  gradescope     build the Gradescope autograder zip of an assignment
 """
 from __future__ import annotations
 
@@ -51,6 +55,86 @@ def cmd_student_build(args) -> int:
     return 0
 
 
+def _submitted(course: Path, assignment: str) -> dict:
+    """{student: {notebook name: path}} for every student folder under submitted/."""
+    out = {}
+    for d in sorted((course / "submitted").glob(f"*/{assignment}")):
+        out[d.parent.name] = {p.name: p for p in d.glob("*.ipynb")}
+    return out
+
+
+def cmd_collect(args) -> int:
+    from .intake import collect, write_intake_log
+
+    course = Path(args.course)
+    names = [p.name for p in pipeline.source_notebooks(course, args.assignment)]
+    log = collect(Path(args.download), args.assignment, names, course, **({"pattern": args.pattern} if args.pattern else {}))
+    path = write_intake_log(log, course / "grades" / args.assignment / "intake.csv")
+    matched = sum(e.notebook is not None for e in log)
+    print(f"{matched} notebooks copied to {course / 'submitted'}; {len(log) - matched} files not matched; log: {path}")
+    for e in log:
+        if e.note:
+            print(f"  {e.student}: {e.original}: {e.note}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from . import runner
+
+    course = Path(args.course)
+    subs = _submitted(course, args.assignment)
+    if not subs:
+        print(f"no submissions under {course}/submitted/*/{args.assignment}/", file=sys.stderr)
+        return 1
+    t = time.perf_counter()
+    results = runner.grade_batch(subs, args.assignment, workers=args.workers, course_root=course, fast=not args.full)
+    out = Path(args.out or course / "grades" / args.assignment)
+    csv_path = runner.write_outputs(results, out)
+    print(f"{len(results)} submissions graded in {time.perf_counter() - t:.0f} s with {args.workers or 'all'} workers")
+    for r in results:
+        print(f"  {r.student:<30} {r.total:>6g}/{r.max_total:g}  {r.status}{': ' + r.reason if r.reason else ''}")
+    print(f"grades: {csv_path}; results.json and feedback.html per student in {out}/<student>/")
+    return 0
+
+
+def cmd_run(args) -> int:
+    import json
+
+    from . import runner
+
+    course = Path(args.course)
+    target = Path(args.submission)
+    found = sorted(target.rglob("*.ipynb")) if target.is_dir() else [target]
+    from .intake import match_notebook
+
+    names = [p.name for p in pipeline.source_notebooks(course, args.assignment)]
+    files, notes = {}, []
+    for path in found:
+        nb = match_notebook(path.name, names) or (names[0] if len(names) == 1 and len(found) == 1 else None)
+        if nb and nb not in files:
+            files[nb] = path
+            if path.name != nb:
+                notes.append(f"{path.name} graded as {nb}")
+    result = runner.grade_submission(args.student, files, args.assignment, course_root=course, fast=not args.full)
+    result.notes = notes + result.notes
+    payload = runner.results_json(result)
+    if args.results:
+        Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.results).write_text(json.dumps(payload, indent=1))
+    print(payload["output"])
+    for t in payload["tests"]:
+        print(f"  {t['name']}: {t['score']:g}/{t['max_score']:g}")
+    return 0
+
+
+def cmd_gradescope(args) -> int:
+    from .gradescope import build_zip
+
+    out = build_zip(args.assignment, Path(args.out or f"dist/gradescope_{args.assignment}.zip"), Path(args.course))
+    print(f"Gradescope autograder zip: {out}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,6 +149,32 @@ def main(argv=None) -> int:
     p = sub.add_parser("student-build", help="build the student wheel of course_lib")
     p.add_argument("--out", default="dist")
     p.set_defaults(func=cmd_student_build)
+    p = sub.add_parser("collect", help="LMS download -> submitted/<student>/<assignment>/")
+    p.add_argument("download", help="a .zip or a folder of files named <student>_..._<notebook>.ipynb")
+    p.add_argument("--assignment", "-a", required=True)
+    p.add_argument("--course", default=".")
+    p.add_argument("--pattern", help="regex with groups 'student' and 'name' for the file names")
+    p.set_defaults(func=cmd_collect)
+    p = sub.add_parser("grade", help="grade all submissions of an assignment in parallel")
+    p.add_argument("--assignment", "-a", required=True)
+    p.add_argument("--course", default=".")
+    p.add_argument("--workers", "-j", type=int, default=None, help="parallel graders (default: CPU count)")
+    p.add_argument("--out", help="output folder (default: grades/<assignment>)")
+    p.add_argument("--full", action="store_true", help="grade without fast mode")
+    p.set_defaults(func=cmd_grade)
+    p = sub.add_parser("run", help="grade one submission and write results.json")
+    p.add_argument("submission", help="a notebook, or a folder of notebooks")
+    p.add_argument("--assignment", "-a", required=True)
+    p.add_argument("--course", default=str(pipeline.REPO_ROOT))
+    p.add_argument("--student", default="submission")
+    p.add_argument("--results", help="where to write results.json")
+    p.add_argument("--full", action="store_true", help="grade without fast mode")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("gradescope", help="build the Gradescope autograder zip")
+    p.add_argument("--assignment", "-a", required=True)
+    p.add_argument("--course", default=str(pipeline.REPO_ROOT))
+    p.add_argument("--out")
+    p.set_defaults(func=cmd_gradescope)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -1,0 +1,101 @@
+"""Reading submitted notebooks and matching them to an assignment's source notebook."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+HIDDEN_CALL = re.compile(r"grade\(\s*[\"'](\w+)[\"']\s*,\s*CHECKS\[\s*[\"'](\w+)[\"']\s*\]\s*\)")
+HIDDEN_MODULE = re.compile(r"from\s+autograder\.(\w+)\s+import\s+CHECKS")
+
+
+class InvalidSubmission(ValueError):
+    """A submitted file that cannot be graded; the message is the reason shown in the grade table."""
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def read_submission(path) -> nbformat.NotebookNode:
+    """Read a submitted notebook; InvalidSubmission('not valid JSON' / 'empty' / …) otherwise."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidSubmission(f"cannot read {path.name}: {exc.strerror}") from None
+    if not raw.strip():
+        raise InvalidSubmission(f"{path.name} is empty")
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidSubmission(f"{path.name} is not valid JSON (line {exc.lineno}): is it a notebook?") from None
+    if not isinstance(data, dict) or "cells" not in data:
+        raise InvalidSubmission(f"{path.name} is JSON but not a Jupyter notebook (no 'cells')")
+    try:
+        nb = nbformat.reads(text, as_version=4)  # joins multi-line sources, upgrades old formats
+    except Exception as exc:
+        raise InvalidSubmission(f"{path.name} is not a readable notebook ({type(exc).__name__})") from None
+    if not nb.cells:
+        raise InvalidSubmission(f"{path.name} has no cells")
+    return nb
+
+
+@dataclass(frozen=True)
+class GradedCell:
+    """A hidden grade cell of a source notebook and the check it calls."""
+    grade_id: str
+    points: float
+    module: str
+    name: str
+
+
+def graded_cells(source_nb) -> list:
+    """The source notebook's grade cells, each with the autograder module and CHECKS key it calls."""
+    out = []
+    for cell in source_nb.cells:
+        meta = nbgrader_meta(cell)
+        if not meta.get("grade") or cell.cell_type != "code":
+            continue
+        call, module = HIDDEN_CALL.search(cell.source), HIDDEN_MODULE.search(cell.source)
+        if not call or not module:
+            raise ValueError(f"grade cell {meta.get('grade_id')!r} does not call grade(name, CHECKS[name])")
+        out.append(GradedCell(meta["grade_id"], float(meta["points"]), module.group(1), call.group(2)))
+    return out
+
+
+def solution_ids(nb) -> set:
+    return {nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("solution")}
+
+
+def check_same_assignment(submitted_nb, source_nb, assignment: str) -> None:
+    """InvalidSubmission if the submission shares no solution cell with the assignment's notebook."""
+    if not solution_ids(submitted_nb) & solution_ids(source_nb):
+        raise InvalidSubmission(f"this notebook is not from assignment {assignment!r} "
+                                "(none of its answer cells are there)")
+
+
+def cells_to_run(source_nb, submitted_nb) -> list:
+    """(label, code) of the cells that define the student's answers, in the source order.
+
+    Locked and provided cells come from the source notebook (edits and deletions are undone),
+    answer cells from the submission (a deleted answer cell counts as not answered); the
+    student's free cells and every grade cell are left out.
+    """
+    answers = {nbgrader_meta(c).get("grade_id"): c.source for c in submitted_nb.cells
+               if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
+    out = []
+    for cell in source_nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code" or not meta or meta.get("grade"):
+            continue
+        gid = meta.get("grade_id", "")
+        if meta.get("solution"):
+            out.append((gid, answers.get(gid, "raise NotImplementedError()")))
+        else:
+            out.append((gid, cell.source))
+    return out
