@@ -41,19 +41,25 @@ def canonical_name(filename: str) -> str:
     return stem.replace(" ", "_") + ".ipynb"
 
 
-def match_notebook(filename: str, notebooks: list) -> str | None:
-    """The assignment notebook this file is, after undoing renames and LMS prefixes, or None.
+def matched_tail(filename: str, notebooks: list) -> tuple:
+    """(notebook, the part of `filename` that names it) after dropping LMS prefixes, or (None, None).
 
     'jund (1).ipynb' and '12345_67890_Copy of jund.ipynb' both match 'jund.ipynb'; the longest
     notebook name that ends the file name (after an '_' or at the start) wins.
     """
     parts = filename.split("_")
     for start in range(len(parts)):  # drop LMS prefixes one '_'-separated piece at a time
-        name = canonical_name("_".join(parts[start:])).lower()
+        tail = "_".join(parts[start:])
+        name = canonical_name(tail).lower()
         for nb in sorted(notebooks, key=len, reverse=True):
             if name == nb.lower():
-                return nb
-    return None
+                return nb, tail
+    return None, None
+
+
+def match_notebook(filename: str, notebooks: list) -> str | None:
+    """The assignment notebook this file is (see matched_tail), or None."""
+    return matched_tail(filename, notebooks)[0]
 
 
 def _files(download: Path) -> tuple:
@@ -83,7 +89,7 @@ def collect(download, assignment: str, notebooks: list, course_root, pattern: st
                 log.append(Intake("?", path.name, None, "file name does not start with a student id"))
                 continue
             student, name = m.group("student"), m.group("name")
-            nb = match_notebook(name, notebooks)
+            nb, tail = matched_tail(name, notebooks)
             if nb is None:
                 log.append(Intake(student, path.name, None,
                                   f"not one of this assignment's notebooks ({', '.join(notebooks)})"))
@@ -91,7 +97,7 @@ def collect(download, assignment: str, notebooks: list, course_root, pattern: st
             dest = Path(course_root) / "submitted" / student / assignment / nb
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest)
-            log.append(Intake(student, path.name, nb, "" if name == nb else f"renamed from {name!r}"))
+            log.append(Intake(student, path.name, nb, "" if tail == nb else f"renamed from {tail!r}"))
     finally:
         if cleanup is not None:
             shutil.rmtree(cleanup, ignore_errors=True)
