@@ -8,6 +8,7 @@
   grade          grade every submitted/<student>/<assignment>/ in parallel -> grades/<assignment>/
   run            grade one submission (a notebook or a folder) -> results.json (Gradescope format)
   gradescope     build the Gradescope autograder zip of an assignment
+  solutions      after the deadline: notebooks with the reference code inlined, executed
 """
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ from . import pipeline
 
 
 def cmd_release(args) -> int:
+    from .setup_cell import sync_setup_cells
+
     for a in args.assignment or pipeline.assignments():
         t = time.perf_counter()
+        for path in sync_setup_cells(pipeline.REPO_ROOT, a):
+            print(f"{path.relative_to(pipeline.REPO_ROOT)}: set-up cell updated from course_config.json")
         pipeline.generate_release(pipeline.REPO_ROOT, a)
         print(f"release/{a}: generated in {time.perf_counter() - t:.1f} s")
     return 0
@@ -135,6 +140,16 @@ def cmd_gradescope(args) -> int:
     return 0
 
 
+def cmd_solutions(args) -> int:
+    from .solutions import build_solutions
+
+    for a in args.assignment or pipeline.assignments():
+        t = time.perf_counter()
+        paths = build_solutions(a, Path(args.out), execute=not args.no_execute, fast=not args.full)
+        print(f"{a}: {', '.join(str(p) for p in paths)} ({time.perf_counter() - t:.0f} s)")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,6 +190,12 @@ def main(argv=None) -> int:
     p.add_argument("--course", default=str(pipeline.REPO_ROOT))
     p.add_argument("--out")
     p.set_defaults(func=cmd_gradescope)
+    p = sub.add_parser("solutions", help="notebooks with the reference code inlined, executed")
+    p.add_argument("--assignment", "-a", action="append")
+    p.add_argument("--out", default="build/solutions")
+    p.add_argument("--full", action="store_true", help="execute in full mode (what you publish)")
+    p.add_argument("--no-execute", action="store_true")
+    p.set_defaults(func=cmd_solutions)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -54,6 +54,7 @@ def grading_env(fast: bool = True) -> dict:
     env.setdefault("COURSE_DATA_DIR", str(REPO_ROOT / "data_cache"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env.setdefault("MPLBACKEND", "Agg")
+    env.setdefault("OMP_NUM_THREADS", "1")  # graders run side by side: one thread each avoids stalls
     # nbgrader shells out to `alembic` (and kernels to `python`): use this environment's own
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env

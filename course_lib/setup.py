@@ -1,0 +1,103 @@
+"""What the first cell of every notebook calls: report the environment and get the data.
+
+With a data URL (set by the instructor in course_config.json, baked into the notebooks) the
+real files are downloaded once, checked against their SHA-256 and unpacked into the data
+folder, where the loaders find them. Without one — or when the download fails — the loaders
+generate synthetic data in the same format, and one sentence says so.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tarfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from . import __version__, config
+
+
+class ChecksumError(ValueError):
+    """A downloaded file does not have the expected SHA-256: it is corrupted or not the right file."""
+
+
+def sha256_of(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download(url: str, dest, sha256: str = "", timeout: float = 60) -> Path:
+    """Download `url` to `dest` (kept if already there with the right checksum); verify SHA-256 if given."""
+    dest = Path(dest)
+    if dest.exists() and (not sha256 or sha256_of(dest) == sha256):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".part")
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as fh:
+        shutil.copyfileobj(response, fh)
+    if sha256:
+        got = sha256_of(partial)
+        if got != sha256:
+            partial.unlink()
+            raise ChecksumError(f"{url}: SHA-256 is {got}, expected {sha256}: the download is corrupted "
+                                "(run the cell again) or the course's checksum is out of date (tell your instructor)")
+    partial.replace(dest)
+    return dest
+
+
+def unpack(archive: Path, into: Path) -> None:
+    """Unpack a .zip / .tar(.gz) archive into `into` (refusing paths that leave it); other files are copied."""
+    into.mkdir(parents=True, exist_ok=True)
+    root = into.resolve()
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            for m in zf.infolist():
+                if (root / m.filename).resolve().is_relative_to(root):
+                    zf.extract(m, into)
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as tf:
+            members = [m for m in tf.getmembers() if (root / m.name).resolve().is_relative_to(root)
+                       and (m.isfile() or m.isdir())]
+            tf.extractall(into, members=members)
+    else:
+        shutil.copy2(archive, into / archive.name)
+
+
+def describe_device() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"GPU ({torch.cuda.get_device_name(0)})"
+    return "CPU (no GPU found: training will be slower; in Colab use Runtime > Change runtime type > GPU)"
+
+
+def get_data(assignment: str, data_url: str = "", sha256: str = "") -> str:
+    """Fetch the real data for `assignment` if a URL is configured; return a one-line status."""
+    target = config.data_root() / assignment
+    if not data_url:
+        return f"data: no download configured, so {assignment} uses synthetic data in the real format (generated on first use)"
+    marker = target / ".downloaded"
+    if marker.exists() and marker.read_text() == f"{data_url} {sha256}":
+        return f"data: real files already in {target}"
+    name = data_url.rstrip("/").rsplit("/", 1)[-1] or "data"
+    try:
+        archive = download(data_url, config.data_root() / "downloads" / name, sha256)
+    except ChecksumError as exc:
+        raise ChecksumError(str(exc)) from None
+    except OSError as exc:
+        return (f"data: could not download {data_url} ({exc}); using synthetic data in the real format instead")
+    unpack(archive, target)
+    marker.write_text(f"{data_url} {sha256}")
+    return f"data: real files downloaded and checked into {target}"
+
+
+def prepare(assignment: str, data_url: str = "", sha256: str = "") -> dict:
+    """Print course_lib's version, the device, fast mode and where the data comes from."""
+    status = get_data(assignment, data_url, sha256)
+    info = {"course_lib": __version__, "device": describe_device(), "fast_mode": config.fast_mode(), "data": status}
+    print(f"course_lib {__version__} | device: {info['device']}" + (" | FAST MODE" if info["fast_mode"] else ""))
+    print(status)
+    return info

@@ -1,0 +1,28 @@
+"""The solutions build: reference code written out (no import of it), hidden tests gone, executed."""
+import nbformat
+import pytest
+
+from autograder import pipeline
+from autograder.solutions import build_solutions, solution_notebook
+from leak_scan import REPO
+
+
+@pytest.mark.parametrize("assignment", pipeline.assignments())
+def test_answer_cells_have_code_not_imports(assignment):
+    for src in pipeline.source_notebooks(REPO, assignment):
+        nb = solution_notebook(src, REPO / "course_lib" / "reference")
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            assert "course_lib.reference" not in cell.source, f"{src.name}: {meta.get('grade_id')}"
+            assert "BEGIN HIDDEN TESTS" not in cell.source and "autograder" not in cell.source
+            if meta.get("solution"):
+                assert ("def " in cell.source or "class " in cell.source), meta.get("grade_id")
+
+
+@pytest.mark.slow
+def test_jund_solutions_execute_with_outputs(tmp_path):
+    (path,) = build_solutions("jund", tmp_path, fast=True)
+    nb = nbformat.read(path, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "figures should be rendered"
