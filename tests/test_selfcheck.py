@@ -1,0 +1,56 @@
+"""Friendly messages for students' common mistakes, and validate()."""
+import pytest
+import torch
+from torch import nn
+
+from course_lib.selfcheck import expect_eval_mode, expect_shape, explain, validate
+
+
+def test_wrong_conv_layout_is_explained():
+    with pytest.raises(RuntimeError) as info:
+        nn.Conv1d(4, 8, 3)(torch.zeros(2, 101, 4))
+    assert "swap the last two axes" in explain(info.value)
+
+
+def test_linear_size_mismatch_is_explained():
+    with pytest.raises(RuntimeError) as info:
+        nn.Linear(10, 1)(torch.zeros(3, 12))
+    assert "received 12 features per sample but expects 10" in explain(info.value)
+
+
+def test_target_shape_and_grad_mistakes_are_explained():
+    with pytest.raises(ValueError) as info:
+        nn.functional.binary_cross_entropy_with_logits(torch.zeros(3, 1), torch.zeros(3))
+    assert "reshape one to match" in explain(info.value)
+    with pytest.raises(RuntimeError) as info:
+        torch.zeros(2, requires_grad=True).numpy()
+    assert ".detach()" in explain(info.value)
+
+
+def test_expect_shape_and_eval_mode():
+    expect_shape(torch.zeros(3, 1), (3, 1))
+    with pytest.raises(AssertionError, match=r"shape \(3, 4\); expected \(3, 1\)"):
+        expect_shape(torch.zeros(3, 4), (3, 1), "output")
+    model = nn.Dropout()
+    with pytest.raises(AssertionError, match="model.eval"):
+        expect_eval_mode(model)
+    expect_eval_mode(model.eval())
+
+
+def test_validate_reports_each_answer(capsys):
+    class Done(nn.Module):
+        pass
+
+    class Todo(nn.Module):
+        def __init__(self):
+            raise NotImplementedError()
+
+    def todo_fn(x):
+        raise NotImplementedError()
+
+    assert validate(["Done"], {"Done": Done})
+    assert not validate(["Done", "Todo", "todo_fn", "missing"],
+                        {"Done": Done, "Todo": Todo, "todo_fn": todo_fn})
+    out = capsys.readouterr().out
+    assert "✗ Todo: not implemented yet" in out and "✗ missing: not defined" in out
+    assert "✗ todo_fn: not implemented yet" in out
