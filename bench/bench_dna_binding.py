@@ -8,7 +8,7 @@ best validation epoch kept).
 
     python bench/bench_dna_binding.py                  # real CSV in ../shared/data if present
     python bench/bench_dna_binding.py --synthetic      # the synthetic file
-    python bench/bench_dna_binding.py --epochs 45 --hidden 32 --threads 1
+    python bench/bench_dna_binding.py --epochs 60 --hidden 32 --threads 1
 """
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def fit_best(model, loaders, epochs: int, lr: float, use_recipe: bool):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--synthetic", action="store_true", help="use the synthetic CSV even if the real one exists")
-    ap.add_argument("--epochs", type=int, default=45, help="LSTM epochs (the CNN gets 15)")
+    ap.add_argument("--epochs", type=int, default=60, help="LSTM epochs (the CNN gets 15)")
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = ap.parse_args()
