@@ -10,8 +10,8 @@ PYTEST_WORKERS ?= 2
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install -qq --upgrade pip
+	$(PY) -m pip install -qq -c constraints.txt -e ".[dev]"
 	touch $@
 
 ## demo: build the release, autograde sample submissions in fast mode, print the grade tables
@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 
 ## test: the course's own test suite (what CI runs)
 test: $(VENV)/.installed
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q -p no:cacheprovider
 
 ## release: regenerate release/ from source/ with nbgrader
 release: $(VENV)/.installed
