@@ -1,0 +1,132 @@
+"""Grading speed and exactness, with the standalone runner (fast mode), on this machine.
+
+1. Seconds to grade one submission (the reference) of each assignment.
+2. A batch of synthetic JUND submissions (random mixes of correct and mutant answers) graded
+   serially and with N workers: wall time ratio, and whether the scores are identical.
+3. How many mutant and tampering submissions end with exactly their expected score.
+
+Usage: python bench/bench_grading.py [--batch 50] [--workers N] [--skip-exact]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the expected losses are written down in the tests
+
+from autograder import pipeline, runner  # noqa: E402
+from autograder.mutants.tampering import TAMPERING  # noqa: E402
+
+
+def _course(assignments) -> Path:
+    course = pipeline.course_copy(Path(tempfile.mkdtemp(prefix="bench-grading-")) / "course", assignment_ids=assignments)
+    for a in assignments:
+        pipeline.generate_release(course, a)
+    return course
+
+
+def _write(course: Path, assignment: str, student: str, replacements) -> dict:
+    files = {}
+    for src in pipeline.source_notebooks(course, assignment):
+        rel = nbformat.read(course / "release" / assignment / src.name, as_version=4)
+        nb = pipeline.fill_solutions(rel, nbformat.read(src, as_version=4), replacements)
+        path = course / "submitted" / student / assignment / src.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+        files[src.name] = path
+    return files
+
+
+def per_assignment(course: Path) -> None:
+    print(f"\n[1] seconds to grade the reference submission (fast mode, 1 worker)")
+    print(f"{'assignment':<16} {'seconds':>8} {'score':>12}")
+    for a in pipeline.assignments(course):
+        files = _write(course, a, "reference", {})
+        t = time.perf_counter()
+        r = runner.grade_submission("reference", files, a, course_root=course)
+        print(f"{a:<16} {time.perf_counter() - t:>8.1f} {f'{r.total:g}/{r.max_total:g}':>12}")
+
+
+def batch(course: Path, n: int, workers: int) -> None:
+    mutants = pipeline.load_mutants("jund")
+    rng = random.Random(0)
+    subs = {}
+    for i in range(n):
+        chosen = {}
+        for name in rng.sample(sorted(mutants), rng.randint(0, 3)):
+            for cell, code in mutants[name].items():
+                chosen.setdefault(cell, code)
+        subs[f"s{i:03d}"] = _write(course, "jund", f"s{i:03d}", chosen)
+    t = time.perf_counter()
+    serial = runner.grade_batch(subs, "jund", workers=1, course_root=course)
+    t_serial = time.perf_counter() - t
+    t = time.perf_counter()
+    parallel = runner.grade_batch(subs, "jund", workers=workers, course_root=course)
+    t_parallel = time.perf_counter() - t
+    same = [r.cells for r in serial] == [r.cells for r in parallel]
+    print(f"\n[2] batch of {n} synthetic jund submissions (random mixes of correct and mutant answers)")
+    print(f"{'graders':<10} {'wall s':>8} {'s/submission':>13}")
+    print(f"{'1':<10} {t_serial:>8.0f} {t_serial / n:>13.1f}")
+    print(f"{workers:<10} {t_parallel:>8.0f} {t_parallel / n:>13.1f}")
+    print(f"speed-up {t_serial / t_parallel:.2f}x with {workers} workers; identical scores: {same}")
+
+
+def exactness(course: Path, workers: int) -> None:
+    import importlib
+
+    rows = []
+    for a in pipeline.assignments(course):
+        try:
+            expected = importlib.import_module(f"test_grading_{a}").EXPECTED_LOSS
+        except (ImportError, AttributeError):
+            continue
+        maxima = pipeline.max_points(course, a)
+        subs = {f"mutant-{m}": _write(course, a, f"mutant-{m}", code) for m, code in pipeline.load_mutants(a).items()}
+        for r in runner.grade_batch(subs, a, workers=workers, course_root=course):
+            losses = expected[r.student.removeprefix("mutant-")]
+            got = {c["grade_id"]: c["score"] for c in r.cells}
+            rows.append((a, r.student, all(abs(got[k] - (v - losses.get(k, 0))) < 1e-6 for k, v in maxima.items())))
+    from test_grading_jund import EXPECTED_LOSS as jund_expected
+
+    want_wacc = 5 - jund_expected["unweighted_accuracy"]["test_weighted_accuracy"]
+    subs = {f"tamper-{k}": _write(course, "jund", f"tamper-{k}", {"weighted_accuracy": v}) for k, v in TAMPERING.items()}
+    for r in runner.grade_batch(subs, "jund", workers=workers, course_root=course):
+        got = {c["name"]: c["score"] for c in r.cells}
+        rows.append(("jund", r.student, got["weighted_accuracy"] == want_wacc and r.total == 40 - 5 + want_wacc))
+    print(f"\n[3] exact expected scores (standalone runner)")
+    for a in sorted({r[0] for r in rows}):
+        mine = [r for r in rows if r[0] == a]
+        bad = [r[1] for r in mine if not r[2]]
+        print(f"{a:<16} {sum(r[2] for r in mine):>3} of {len(mine):<3} exact" + (f"   NOT exact: {bad}" if bad else ""))
+    print(f"{'all':<16} {sum(r[2] for r in rows):>3} of {len(rows):<3} exact")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--skip-exact", action="store_true")
+    parser.add_argument("--skip-per-assignment", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; device: "
+          f"{'cuda' if runner._has_cuda() else 'cpu'}; fast mode; data: synthetic defaults")
+    course = _course(pipeline.assignments())
+    if not args.skip_per_assignment:
+        per_assignment(course)
+    if args.batch:
+        batch(course, args.batch, args.workers)
+    if not args.skip_exact:
+        exactness(course, args.workers)
+
+
+if __name__ == "__main__":
+    main()
