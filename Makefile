@@ -19,7 +19,8 @@ demo: $(VENV)/.installed
 	$(PY) -m autograder release
 	$(PY) -m autograder demo --out build/demo
 
-## test: the course's own test suite (what CI runs)
+## test: the course's own test suite (what CI runs); one torch thread per test worker
+test: export OMP_NUM_THREADS = 1
 test: $(VENV)/.installed
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q -p no:cacheprovider
 
