@@ -49,3 +49,23 @@ def cuda_or_skip() -> torch.device:
 
 def random_labels(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.integers(0, 2, n).astype(np.float64)
+
+
+def expect_scalar_tensor(out, what: str) -> None:
+    """CheckFailed unless `out` is a 0-d tensor (a loss that .backward() can be called on)."""
+    if not torch.is_tensor(out) or out.dim() != 0:
+        shape = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
+        raise CheckFailed(f"{what}: expected a 0-d tensor (so that .backward() works), got {shape}")
+
+
+def expect_same_gradient(fn, reference, args: tuple, what: str, wrt: str) -> None:
+    """CheckFailed unless fn(*args) and reference(*args) give the same gradient w.r.t. args[0]."""
+    mine = args[0].clone().requires_grad_(True)
+    out = call(fn, mine, *args[1:], what=what)
+    if not torch.is_tensor(out) or not out.requires_grad:
+        raise CheckFailed(f"the loss is not connected to the {wrt} (no gradient)")
+    out.backward()
+    theirs = args[0].clone().requires_grad_(True)
+    reference(theirs, *args[1:]).backward()
+    if mine.grad is None or not torch.allclose(mine.grad, theirs.grad, atol=1e-6, rtol=1e-4):
+        raise CheckFailed(f"the gradient with respect to the {wrt} is not that of {what}")

@@ -10,7 +10,8 @@ from course_lib.motifs import load_motif, plant_sites, sample_background
 from course_lib.reference import jund as ref
 
 from .core import Check, CheckFailed, Property
-from .functions import as_float, assert_close, call, cuda_or_skip, random_labels
+from .functions import (as_float, assert_close, call, cuda_or_skip, expect_same_gradient,
+                        expect_scalar_tensor, random_labels)
 from .models import LayerRule, LearnTask, ModelSpec, find_modules, has_layer, model_check
 
 SEQ_LEN = 101
@@ -194,9 +195,7 @@ def _loss_value(fn, logits, y, w, what: str) -> float:
 
 def _loss_scalar(ctx):
     out = call(ctx["subject"], *_loss_case(0), what="weighted_bce_loss(logits, y, w)")
-    if not torch.is_tensor(out) or out.dim() != 0:
-        shape = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
-        raise CheckFailed(f"expected a 0-d tensor (so that .backward() works), got {shape}")
+    expect_scalar_tensor(out, "weighted_bce_loss")
 
 
 def _loss_matches(ctx):
@@ -222,16 +221,7 @@ def _loss_weights(ctx):
 
 
 def _loss_gradient(ctx):
-    logits, y, w = _loss_case(6)
-    mine = logits.clone().requires_grad_(True)
-    out = call(ctx["subject"], mine, y, w, what="weighted_bce_loss")
-    if not torch.is_tensor(out) or not out.requires_grad:
-        raise CheckFailed("the loss is not connected to the logits (no gradient)")
-    out.backward()
-    theirs = logits.clone().requires_grad_(True)
-    ref.weighted_bce_loss(theirs, y, w).backward()
-    if mine.grad is None or not torch.allclose(mine.grad, theirs.grad, atol=1e-6, rtol=1e-4):
-        raise CheckFailed("the gradient with respect to the logits is not that of weighted BCE")
+    expect_same_gradient(ctx["subject"], ref.weighted_bce_loss, _loss_case(6), "weighted BCE", "logits")
 
 
 LOSS_CHECK = Check("weighted_bce_loss", [

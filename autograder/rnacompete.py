@@ -15,7 +15,7 @@ from course_lib.reference import rnacompete as ref
 from course_lib.training import make_loader
 
 from .core import Check, CheckFailed, Property, student_error
-from .functions import as_float, assert_close, call, cuda_or_skip
+from .functions import as_float, assert_close, call, cuda_or_skip, expect_same_gradient, expect_scalar_tensor
 from .models import LayerRule, LearnTask, ModelSpec, find_modules, has_layer, model_check
 
 SEQ_LEN = 41
@@ -143,9 +143,7 @@ def _mse_value(fn, *args, what: str) -> float:
 
 def _mse_scalar(ctx):
     out = call(ctx["subject"], *_mse_case(0), what="masked_mse_loss(preds, targets, mask)")
-    if not torch.is_tensor(out) or out.dim() != 0:
-        shape = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
-        raise CheckFailed(f"expected a 0-d tensor (so that .backward() works), got {shape}")
+    expect_scalar_tensor(out, "masked_mse_loss")
 
 
 def _mse_matches(ctx):
@@ -176,16 +174,7 @@ def _mse_empty(ctx):
 
 
 def _mse_gradient(ctx):
-    preds, targets, mask = _mse_case(7)
-    mine = preds.clone().requires_grad_(True)
-    out = call(ctx["subject"], mine, targets, mask, what="masked_mse_loss")
-    if not torch.is_tensor(out) or not out.requires_grad:
-        raise CheckFailed("the loss is not connected to the predictions (no gradient)")
-    out.backward()
-    theirs = preds.clone().requires_grad_(True)
-    ref.masked_mse_loss(theirs, targets, mask).backward()
-    if mine.grad is None or not torch.allclose(mine.grad, theirs.grad, atol=1e-6, rtol=1e-4):
-        raise CheckFailed("the gradient with respect to the predictions is not that of the masked mean")
+    expect_same_gradient(ctx["subject"], ref.masked_mse_loss, _mse_case(7), "the masked mean", "predictions")
 
 
 MSE_CHECK = Check("masked_mse_loss", [

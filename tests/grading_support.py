@@ -73,3 +73,33 @@ def assert_feedback_clean(assignment: str) -> None:
         else:
             leaks = leaks_in_text(page.read_text(), checks_only, markers=HIDDEN_MARKERS)
         assert leaks == [], f"{page}: {leaks[:3]}"
+
+
+def assert_reference_passes_checks(assignment: str) -> None:
+    """Every hidden check gives the reference solution full points (checks alone, no nbgrader)."""
+    import importlib
+
+    checks = importlib.import_module(f"autograder.{assignment}").CHECKS
+    ref = importlib.import_module(f"course_lib.reference.{assignment}")
+    for name, check in checks.items():
+        report = check(getattr(ref, name))
+        assert report.score == report.max_score, report.text()
+
+
+def assert_mutant_loss_in_checks(assignment: str, mutant: str, expected_loss: dict, namespace: dict) -> None:
+    """One mutant loses exactly its expected points when its code goes through the checks directly.
+
+    Quick (no nbgrader), and the failure message is the report, naming the property it trips.
+    `namespace` holds the names the notebook's set-up cell imports (np, torch, nn, …).
+    """
+    import importlib
+
+    checks = importlib.import_module(f"autograder.{assignment}").CHECKS
+    mutants = pipeline.load_mutants(assignment)
+    assert set(expected_loss) == set(mutants) and len(mutants) >= 5, "one expectation per mutant, at least 5"
+    for grade_id, source in mutants[mutant].items():
+        ns = dict(namespace)
+        exec(source, ns)
+        report = checks[grade_id](ns[grade_id])
+        lost = round(report.max_score - report.score, 4)
+        assert lost == expected_loss[mutant].get(f"test_{grade_id}", 0), report.text()

@@ -8,10 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder.ctcf_saliency import CHECKS
 from autograder.mutants.ctcf_saliency import MUTANTS
-from course_lib.reference import ctcf_saliency as ref
-from grading_support import assert_expected_grades, assert_feedback_clean, assert_reference_runs_clean
+from grading_support import (assert_expected_grades, assert_feedback_clean, assert_reference_runs_clean,
+                              assert_mutant_loss_in_checks, assert_reference_passes_checks)
 
 # Points each mutant must lose, per graded cell (every other cell keeps full marks).
 EXPECTED_LOSS = {
@@ -27,26 +26,16 @@ EXPECTED_LOSS = {
 }
 
 
-def test_every_mutant_has_an_expectation():
-    assert set(EXPECTED_LOSS) == set(MUTANTS)
-    assert len(MUTANTS) >= 5
+NAMESPACE = {"np": np, "torch": torch, "nn": nn, "F": F, "copy": copy}  # what the notebook's set-up cell imports
 
 
 def test_reference_passes_every_check():
-    for name, check in CHECKS.items():
-        report = check(getattr(ref, name))
-        assert report.score == report.max_score, report.text()
+    assert_reference_passes_checks("ctcf_saliency")
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_loses_expected_points_in_checks(mutant):
-    """The checks alone, without nbgrader: quick, and the report says which property a mutant trips."""
-    for grade_id, source in MUTANTS[mutant].items():
-        namespace = {"np": np, "torch": torch, "nn": nn, "F": F, "copy": copy}
-        exec(source, namespace)
-        report = CHECKS[grade_id](namespace[grade_id])
-        lost = round(report.max_score - report.score, 4)
-        assert lost == EXPECTED_LOSS[mutant][f"test_{grade_id}"], report.text()
+    assert_mutant_loss_in_checks("ctcf_saliency", mutant, EXPECTED_LOSS, NAMESPACE)
 
 
 @pytest.mark.slow

@@ -6,9 +6,8 @@ import torch
 from torch import nn
 
 from autograder.mutants.rnacompete import MUTANTS
-from autograder.rnacompete import CHECKS
-from course_lib.reference import rnacompete as ref
-from grading_support import assert_expected_grades
+from grading_support import (assert_expected_grades,
+                              assert_mutant_loss_in_checks, assert_reference_passes_checks)
 
 EXPECTED_LOSS = {
     # wrong on random masks, on ties, on garbage in masked entries, and returns a value for one entry
@@ -27,31 +26,16 @@ EXPECTED_LOSS = {
 }
 
 
-def test_every_mutant_has_an_expectation():
-    assert set(EXPECTED_LOSS) == set(MUTANTS)
-    assert len(MUTANTS) >= 5
+NAMESPACE = {"np": np, "torch": torch, "nn": nn}  # what the notebook's set-up cell imports
 
 
 def test_reference_passes_every_check():
-    for name, check in CHECKS.items():
-        report = check(getattr(ref, name))
-        assert report.score == report.max_score, report.text()
+    assert_reference_passes_checks("rnacompete")
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_loses_expected_points_in_checks(mutant):
-    """The checks alone, without nbgrader: quick, and says which property a mutant trips."""
-    for grade_id, source in MUTANTS[mutant].items():
-        namespace = {"np": np, "torch": torch, "nn": nn}
-        exec(source, namespace)
-        report = CHECKS[grade_id](namespace[grade_id])
-        lost = round(report.max_score - report.score, 4)
-        assert lost == EXPECTED_LOSS[mutant][f"test_{grade_id}"], report.text()
-
-
-def test_missing_objects_score_zero():
-    for name, check in CHECKS.items():
-        assert check.missing("not defined").score == 0
+    assert_mutant_loss_in_checks("rnacompete", mutant, EXPECTED_LOSS, NAMESPACE)
 
 
 @pytest.mark.slow
