@@ -2,7 +2,8 @@
 
 With a data URL (set by the instructor in course_config.json, baked into the notebooks) the
 real files are downloaded once, checked against their SHA-256 and unpacked into the data
-folder, where the loaders find them. Without one — or when the download fails — the loaders
+root ($COURSE_DATA_DIR), where the loaders find them: the archive holds the data set's folder,
+e.g. `jund/train_dataset/...` or `dna_binding/dna_binding.csv`. Without one — or when the download fails — the loaders
 generate synthetic data in the same format, and one sentence says so.
 """
 from __future__ import annotations
@@ -76,12 +77,12 @@ def describe_device() -> str:
 
 def get_data(assignment: str, data_url: str = "", sha256: str = "") -> str:
     """Fetch the real data for `assignment` if a URL is configured; return a one-line status."""
-    target = config.data_root() / assignment
+    target = config.data_root()
     if not data_url:
         return f"data: no download configured, so {assignment} uses synthetic data in the real format (generated on first use)"
-    marker = target / ".downloaded"
+    marker = target / f".downloaded-{assignment}"
     if marker.exists() and marker.read_text() == f"{data_url} {sha256}":
-        return f"data: real files already in {target}"
+        return f"data: real files already unpacked into {target}"
     name = data_url.rstrip("/").rsplit("/", 1)[-1] or "data"
     try:
         archive = download(data_url, config.data_root() / "downloads" / name, sha256)
@@ -91,7 +92,7 @@ def get_data(assignment: str, data_url: str = "", sha256: str = "") -> str:
         return (f"data: could not download {data_url} ({exc}); using synthetic data in the real format instead")
     unpack(archive, target)
     marker.write_text(f"{data_url} {sha256}")
-    return f"data: real files downloaded and checked into {target}"
+    return f"data: real files downloaded, checked and unpacked into {target}"
 
 
 def prepare(assignment: str, data_url: str = "", sha256: str = "") -> dict:

@@ -40,7 +40,7 @@ def _archive(www: Path) -> tuple:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tf:
         data = b"seq,bind\nACGT,1\n"
-        info = tarfile.TarInfo("dna_binding.csv")
+        info = tarfile.TarInfo("dna_binding/dna_binding.csv")
         info.size = len(data)
         tf.addfile(info, io.BytesIO(data))
     (www / "data.tar.gz").write_bytes(buf.getvalue())
@@ -58,8 +58,8 @@ def test_download_verifies_checksum_and_unpacks(data_root, server):
     www, url = server
     name, digest = _archive(www)
     status = setup.get_data("dna_unet", f"{url}/{name}", digest)
-    assert "downloaded and checked" in status
-    assert (data_root / "dna_unet" / "dna_binding.csv").read_text().startswith("seq,bind")
+    assert "downloaded, checked and unpacked" in status
+    assert (data_root / "dna_binding" / "dna_binding.csv").read_text().startswith("seq,bind")
     assert "already" in setup.get_data("dna_unet", f"{url}/{name}", digest)
 
 
