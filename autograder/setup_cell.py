@@ -10,21 +10,10 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.setup import SETUP_CELL_TEMPLATE as TEMPLATE
+
 CELL_ID = "course_setup"
 
-TEMPLATE = '''# Set-up: run this cell first (Colab, JupyterHub or your own computer). Do not edit it.
-COURSE_LIB_URL = {lib_url!r}
-DATA_URL, DATA_SHA256 = {data_url!r}, {sha256!r}
-import glob, importlib.util, subprocess, sys
-if importlib.util.find_spec("course_lib") is None:
-    wheels = sorted(glob.glob("course_lib-*.whl") + glob.glob("../course_lib-*.whl"))
-    target = COURSE_LIB_URL or (wheels[-1] if wheels else None)
-    if target is None:
-        raise RuntimeError("course_lib is not installed and no install location is configured: ask your instructor")
-    print("installing course_lib from", target)
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", target])
-from course_lib.setup import prepare
-_ = prepare({assignment!r}, data_url=DATA_URL, sha256=DATA_SHA256)'''
 
 
 def load_config(course_root) -> dict:

@@ -102,3 +102,19 @@ def prepare(assignment: str, data_url: str = "", sha256: str = "") -> dict:
     print(f"course_lib {__version__} | device: {info['device']}" + (" | FAST MODE" if info["fast_mode"] else ""))
     print(status)
     return info
+
+
+# The locked first cell of every notebook (rendered with the course's URLs by the release build).
+SETUP_CELL_TEMPLATE = '''# Set-up: run this cell first (Colab, JupyterHub or your own computer). Do not edit it.
+COURSE_LIB_URL = {lib_url!r}
+DATA_URL, DATA_SHA256 = {data_url!r}, {sha256!r}
+import glob, importlib.util, subprocess, sys
+if importlib.util.find_spec("course_lib") is None:
+    wheels = sorted(glob.glob("course_lib-*.whl") + glob.glob("../course_lib-*.whl"))
+    target = COURSE_LIB_URL or (wheels[-1] if wheels else None)
+    if target is None:
+        raise RuntimeError("course_lib is not installed and no install location is configured: ask your instructor")
+    print("installing course_lib from", target)
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", target])
+from course_lib.setup import prepare
+_ = prepare({assignment!r}, data_url=DATA_URL, sha256=DATA_SHA256)'''
