@@ -15,7 +15,6 @@ from course_lib.setup import SETUP_CELL_TEMPLATE as TEMPLATE
 CELL_ID = "course_setup"
 
 
-
 def load_config(course_root) -> dict:
     return json.loads((Path(course_root) / "course_config.json").read_text())
 
