@@ -32,22 +32,35 @@ def cmd_release(args) -> int:
     return 0
 
 
+def _demo_one(out: Path, a: str) -> tuple:
+    """Release, sample submissions, autograde and feedback for one assignment in its own scratch course."""
+    t = time.perf_counter()
+    course = pipeline.course_copy(out / a, assignment_ids=[a])
+    pipeline.generate_release(course, a)
+    subs = pipeline.sample_submissions(a)
+    pipeline.write_submissions(course, a, subs)
+    pipeline.autograde(course, a)
+    feedback = pipeline.generate_feedback(course, a)
+    table = pipeline.format_table(pipeline.grades(course, a), pipeline.max_points(course, a))
+    return len(subs), table, feedback, time.perf_counter() - t
+
+
 def cmd_demo(args) -> int:
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     start = time.perf_counter()
     ids = args.assignment or pipeline.assignments()
-    course = pipeline.course_copy(Path(args.out), assignment_ids=ids)
-    print(f"scratch course folder: {course}")
-    for a in ids:
-        t = time.perf_counter()
-        pipeline.generate_release(course, a)
-        subs = pipeline.sample_submissions(a)
-        pipeline.write_submissions(course, a, subs)
-        pipeline.autograde(course, a)
-        feedback = pipeline.generate_feedback(course, a)
-        table = pipeline.grades(course, a)
-        print(f"\n== {a}: {len(subs)} sample submissions graded in {time.perf_counter() - t:.0f} s")
-        print(pipeline.format_table(table, pipeline.max_points(course, a)))
-        print(f"feedback: {feedback}/<student>/{a}/*.html")
+    out = Path(args.out)
+    workers = args.workers or os.cpu_count() or 1
+    print(f"autograding sample submissions of {', '.join(ids)} with nbgrader ({workers} in parallel, fast mode)")
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        jobs = {a: pool.submit(_demo_one, out, a) for a in ids}
+        for a in ids:
+            n, table, feedback, seconds = jobs[a].result()
+            print(f"\n== {a}: {n} sample submissions (reference, blank, mutants) graded in {seconds:.0f} s")
+            print(table)
+            print(f"feedback: {feedback}/<student>/{a}/*.html")
     print(f"\ndemo finished in {time.perf_counter() - start:.0f} s")
     return 0
 
@@ -160,6 +173,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("demo", help="autograde sample submissions and print the grade table")
     p.add_argument("--assignment", "-a", action="append")
     p.add_argument("--out", default="build/demo")
+    p.add_argument("--workers", "-j", type=int, default=None, help="assignments graded at once (default: cores)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("student-build", help="build the student wheel of course_lib")
     p.add_argument("--out", default="dist")
