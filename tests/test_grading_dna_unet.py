@@ -68,14 +68,18 @@ def test_mutant_loses_expected_points_in_checks(mutant):
 
 
 def test_grade_ids_are_unique_across_both_notebooks():
+    """Solution and graded cells are looked up by grade_id across the assignment: no id may repeat."""
     import nbformat
 
-    ids = []
+    graded_ids = []
     for path in pipeline.source_notebooks(pipeline.REPO_ROOT, ASSIGNMENT):
         nb = nbformat.read(path, as_version=4)
-        ids += [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
-    assert len(ids) == len(set(ids))
-    assert {f"test_{name}" for name in CHECKS} <= set(ids)
+        meta = [c.metadata["nbgrader"] for c in nb.cells if "nbgrader" in c.metadata]
+        ids = [m["grade_id"] for m in meta]
+        assert len(ids) == len(set(ids)), path.name
+        graded_ids += [m["grade_id"] for m in meta if m.get("solution") or m.get("grade")]
+    assert len(graded_ids) == len(set(graded_ids))
+    assert {f"test_{name}" for name in CHECKS} <= set(graded_ids)
 
 
 @pytest.fixture(scope="module")
