@@ -11,8 +11,9 @@ from torch.utils.data import Dataset
 from autograder import pipeline
 from autograder.dna_unet import CHECKS
 from autograder.mutants.dna_unet import MUTANTS
+from grading_support import (assert_expected_grades, assert_feedback_clean, assert_mutant_loss_in_checks,
+                              assert_reference_passes_checks, assert_reference_runs_clean)
 from course_lib.data.nuclei import read_image, read_mask
-from course_lib.reference import dna_unet as ref
 
 ASSIGNMENT = "dna_unet"
 
@@ -45,26 +46,13 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-def test_every_mutant_has_an_expectation():
-    assert set(EXPECTED_LOSS) == set(MUTANTS)
-    assert len(MUTANTS) >= 5
-
-
 def test_reference_passes_every_check():
-    for name, check in CHECKS.items():
-        report = check(getattr(ref, name))
-        assert report.score == report.max_score, report.text()
+    assert_reference_passes_checks(ASSIGNMENT)
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_loses_expected_points_in_checks(mutant):
-    """The checks alone, without nbgrader: quick, and says which property a mutant trips."""
-    for grade_id, source in MUTANTS[mutant].items():
-        namespace = dict(NAMESPACE)
-        exec(source, namespace)
-        report = CHECKS[grade_id](namespace[grade_id])
-        lost = round(report.max_score - report.score, 4)
-        assert lost == EXPECTED_LOSS[mutant][f"test_{grade_id}"], report.text()
+    assert_mutant_loss_in_checks(ASSIGNMENT, mutant, EXPECTED_LOSS, NAMESPACE)
 
 
 def test_grade_ids_are_unique_across_both_notebooks():
@@ -82,32 +70,22 @@ def test_grade_ids_are_unique_across_both_notebooks():
     assert {f"test_{name}" for name in CHECKS} <= set(graded_ids)
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = pipeline.course_copy(tmp_path_factory.mktemp("grading") / "course", assignment_ids=[ASSIGNMENT])
-    pipeline.generate_release(course, ASSIGNMENT)
-    pipeline.write_submissions(course, ASSIGNMENT, pipeline.sample_submissions(ASSIGNMENT))
-    pipeline.autograde(course, ASSIGNMENT)
-    return pipeline.grades(course, ASSIGNMENT), pipeline.max_points(course, ASSIGNMENT)
-
-
 @pytest.mark.slow
-def test_points_in_notebooks_match_checks(graded):
-    _, maxima = graded
+def test_points_in_notebooks_match_checks():
+    maxima = pipeline.max_points(pipeline.REPO_ROOT, ASSIGNMENT)
     assert maxima == {f"test_{name}": check.max_score for name, check in CHECKS.items()}
 
 
 @pytest.mark.slow
-def test_reference_full_marks_and_blank_zero(graded):
-    table, maxima = graded
-    assert table["reference"] == pytest.approx(maxima)
-    assert sum(table["blank"].values()) == 0
+def test_dna_unet_autograde_scores():
+    assert_expected_grades(ASSIGNMENT, EXPECTED_LOSS)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_mutant_loses_exactly_expected_points(graded, mutant):
-    table, maxima = graded
-    lost = {cell: round(maxima[cell] - score, 4) for cell, score in table[f"mutant-{mutant}"].items()
-            if maxima[cell] - score > 1e-9}
-    assert lost == EXPECTED_LOSS[mutant]
+def test_dna_unet_reference_notebooks_run_clean_in_fast_mode():
+    assert_reference_runs_clean(ASSIGNMENT)
+
+
+@pytest.mark.slow
+def test_dna_unet_feedback_leaks_nothing():
+    assert_feedback_clean(ASSIGNMENT)
