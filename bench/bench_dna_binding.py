@@ -8,7 +8,7 @@ best validation epoch kept).
 
     python bench/bench_dna_binding.py                  # real CSV in ../shared/data if present
     python bench/bench_dna_binding.py --synthetic      # the synthetic file
-    python bench/bench_dna_binding.py --epochs 60 --hidden 32 --threads 1
+    python bench/bench_dna_binding.py --epochs 60 --hidden 64 --patience 5 --threads 1
 """
 from __future__ import annotations
 
@@ -74,14 +74,14 @@ class SmallCNN(nn.Module):
         return torch.sigmoid(self.out(h))
 
 
-def fit_best(model, loaders, epochs: int, lr: float, use_recipe: bool):
+def fit_best(model, loaders, epochs: int, lr: float, use_recipe: bool, patience: int = 5):
     """Train with the reference loops; keep the lowest-validation-loss epoch; (model, best epoch, seconds)."""
     device = pick_device()
     if use_recipe:
         init_lstm_(model)
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=5, min_lr=1e-3)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=patience, min_lr=1e-3)
     best, best_state, best_epoch = None, None, -1
     start = time.perf_counter()
     for epoch in range(epochs):
@@ -101,8 +101,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--synthetic", action="store_true", help="use the synthetic CSV even if the real one exists")
     ap.add_argument("--epochs", type=int, default=60, help="LSTM epochs (the CNN gets 15)")
-    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--patience", type=int, default=5, help="ReduceLROnPlateau patience of the LSTM")
     ap.add_argument("--only-lstm", action="store_true", help="skip the k-mer baseline and the CNN")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -121,7 +122,7 @@ def main() -> None:
             (f"LSTMSeq(hidden_dim={args.hidden}), notebook recipe", lambda: LSTMSeq(args.hidden), args.epochs, 3e-3, True)]
     for name, make, epochs, lr, recipe in runs[1:] if args.only_lstm else runs:
         seed_everything(0)
-        model, best_epoch, seconds = fit_best(make(), loaders, epochs, lr, recipe)
+        model, best_epoch, seconds = fit_best(make(), loaders, epochs, lr, recipe, args.patience)
         pred, target = evaluate(model, loaders["test"])
         rows.append((name, roc_auc_score(target, pred), f"{best_epoch + 1}/{epochs}", seconds))
     print(f"\ndata: {label}, split {sizes} (seed {dna_binding.SPLIT_SEED}), batch {dna_binding.BATCH_SIZE}")
