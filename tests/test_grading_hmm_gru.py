@@ -1,7 +1,15 @@
 """nbgrader autograde of the hmm_gru sample submissions gives exactly the expected points."""
+import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-from grading_support import assert_expected_grades
+from course_lib.reference import hmm_gru as hmm_ref
+from course_lib.training import fit, make_loader
+
+from grading_support import (assert_expected_grades, assert_feedback_clean, assert_mutant_loss_in_checks,
+                              assert_reference_passes_checks, assert_reference_runs_clean)
 
 # Points each mutant must lose, per graded cell (every other cell keeps full marks).
 EXPECTED_LOSS = {
@@ -24,3 +32,26 @@ EXPECTED_LOSS = {
 @pytest.mark.slow
 def test_hmm_gru_autograde_scores():
     assert_expected_grades("hmm_gru", EXPECTED_LOSS)
+
+
+# what the notebook defines before the answers: its set-up imports and the earlier answers
+NAMESPACE = {**vars(hmm_ref), "np": np, "torch": torch, "nn": nn, "F": F, "fit": fit, "make_loader": make_loader}
+
+
+def test_reference_passes_every_check():
+    assert_reference_passes_checks("hmm_gru")
+
+
+@pytest.mark.parametrize("mutant", sorted(EXPECTED_LOSS))
+def test_mutant_loses_expected_points_in_checks(mutant):
+    assert_mutant_loss_in_checks("hmm_gru", mutant, EXPECTED_LOSS, NAMESPACE)
+
+
+@pytest.mark.slow
+def test_hmm_gru_reference_notebook_runs_clean_in_fast_mode():
+    assert_reference_runs_clean("hmm_gru")
+
+
+@pytest.mark.slow
+def test_hmm_gru_feedback_leaks_nothing():
+    assert_feedback_clean("hmm_gru")

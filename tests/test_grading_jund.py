@@ -1,7 +1,12 @@
 """nbgrader autograde of the jund sample submissions gives exactly the expected points."""
+import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-from grading_support import assert_expected_grades, assert_feedback_clean, assert_reference_runs_clean
+from grading_support import (assert_expected_grades, assert_feedback_clean, assert_mutant_loss_in_checks,
+                              assert_reference_passes_checks, assert_reference_runs_clean)
 
 # Points each mutant must lose, per graded cell (every other cell keeps full marks).
 EXPECTED_LOSS = {
@@ -32,3 +37,15 @@ def test_jund_reference_notebook_runs_clean_in_fast_mode():
 @pytest.mark.slow
 def test_jund_feedback_leaks_nothing():
     assert_feedback_clean("jund")
+
+
+NAMESPACE = {"np": np, "torch": torch, "nn": nn, "F": F}  # what the notebook's set-up cell imports
+
+
+def test_reference_passes_every_check():
+    assert_reference_passes_checks("jund")
+
+
+@pytest.mark.parametrize("mutant", sorted(EXPECTED_LOSS))
+def test_mutant_loses_expected_points_in_checks(mutant):
+    assert_mutant_loss_in_checks("jund", mutant, EXPECTED_LOSS, NAMESPACE)
