@@ -65,3 +65,18 @@ def test_leak_scan_finds_a_planted_leak():
     secret = sorted(secret_lines())[0]
     assert leaks_in_text(f"x = 1\n    {secret}\n", secret_lines()) == [secret]
     assert leaks_in_text("### BEGIN SOLUTION", set()) == ["BEGIN SOLUTION"]
+
+
+@pytest.mark.slow
+def test_gradebook_stays_out_of_student_paths(tmp_path):
+    """nbgrader's gradebook holds the hidden tests: never in release/, the wheel, or git."""
+    course = pipeline.course_copy(tmp_path / "course", assignment_ids=["jund"])
+    pipeline.generate_release(course, "jund")
+    db = course / "gradebook.db"
+    assert db.exists() and b"BEGIN HIDDEN TESTS" in db.read_bytes(), "the gradebook is where hidden tests live"
+    assert not [p for p in (course / "release").rglob("*") if p.suffix in {".db", ".sqlite"}]
+    assert not [p for p in (REPO / "release").rglob("*") if p.suffix in {".db", ".sqlite"}]
+    with zipfile.ZipFile(build_student_wheel(tmp_path / "dist")) as zf:
+        assert not [n for n in zf.namelist() if n.endswith((".db", ".sqlite"))]
+    ignored = (REPO / ".gitignore").read_text().split()
+    assert "gradebook.db" in ignored
