@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 export COURSE_DATA_DIR ?= $(CURDIR)/data_cache
-export MPLBACKEND = Agg
 PYTEST_WORKERS ?= 2
 
 .PHONY: demo test release student-build bench clean

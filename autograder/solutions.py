@@ -113,6 +113,7 @@ def build_solutions(assignment: str, out_dir: Path, course_root=REPO_ROOT, execu
             import os
             saved = dict(os.environ)
             os.environ.update(grading_env(fast))
+            os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # keep the figures
             try:
                 NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                resources={"metadata": {"path": str(dest.parent)}}).execute()

@@ -23,5 +23,4 @@ def _data_cache(tmp_path_factory):
     """Synthetic data goes to COURSE_DATA_DIR (the Makefile sets a shared cache; else a temp folder)."""
     if "COURSE_DATA_DIR" not in os.environ:
         os.environ["COURSE_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
-    os.environ.setdefault("MPLBACKEND", "Agg")
     yield

@@ -16,7 +16,8 @@ def _lines(paths) -> set:
     for p in paths:
         for line in p.read_text().splitlines():
             s = line.strip()
-            if len(s) >= MIN_LEN and not s.startswith(("#", '"""', "'''", "import ", "from ")):
+            # signatures (`class MLP(nn.Module):`, `def f(x):`) are the public API the assignment states
+            if len(s) >= MIN_LEN and not s.startswith(("#", '"""', "'''", "import ", "from ", "class ", "def ", "@")):
                 out.add(s)
     return out
 
@@ -26,7 +27,8 @@ HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "from autograder", "
 
 def secret_lines(include_reference: bool = True) -> set:
     """Code lines of the hidden checks (and of the reference solutions) that the student library does not share."""
-    secret = _lines((REPO / "autograder").rglob("*.py"))
+    # the mutants are sample submissions (a student's own code), not hidden material
+    secret = _lines(p for p in (REPO / "autograder").rglob("*.py") if "mutants" not in p.parts)
     if include_reference:
         secret |= _lines((REPO / "course_lib" / "reference").rglob("*.py"))
     public = _lines(p for p in (REPO / "course_lib").rglob("*.py") if "reference" not in p.parts)
