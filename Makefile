@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 export COURSE_DATA_DIR ?= $(CURDIR)/data_cache
 PYTEST_WORKERS ?= 2
+# e.g. make demo ASSIGNMENTS="jund rnacompete" (default: every assignment)
+ASSIGNMENTS ?=
 
 .PHONY: demo test release student-build bench clean
 
@@ -16,7 +18,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 ## demo: build the release, autograde sample submissions in fast mode, print the grade tables
 demo: $(VENV)/.installed
 	$(PY) -m autograder release
-	$(PY) -m autograder demo --out build/demo
+	$(PY) -m autograder demo --out build/demo $(foreach a,$(ASSIGNMENTS),-a $(a))
 
 ## test: the course's own test suite (what CI runs); one torch thread per test worker
 test: export OMP_NUM_THREADS = 1
