@@ -31,14 +31,30 @@ _HINTS = [
 ]
 
 
-def explain(exc: BaseException) -> str:
-    """A plain-language hint for a common PyTorch error, or the error itself."""
+def hint_for(exc: BaseException) -> str | None:
+    """A plain-language hint for a common PyTorch error, or None."""
     text = str(exc)
     for pattern, hint in _HINTS:
         m = re.search(pattern, text)
         if m:
-            return f"{type(exc).__name__}: {hint.format(*m.groups())}"
-    return f"{type(exc).__name__}: {text}"
+            return hint.format(*m.groups())
+    return None
+
+
+def explain(exc: BaseException) -> str:
+    """A plain-language hint for a common PyTorch error, or the error itself."""
+    return f"{type(exc).__name__}: {hint_for(exc) or exc}"
+
+
+def with_hint(exc: BaseException) -> BaseException:
+    """The same kind of exception with the hint appended (or `exc` itself when there is none)."""
+    hint = hint_for(exc)
+    if hint is None:
+        return exc
+    try:
+        return type(exc)(f"{exc}\nHint: {hint}")
+    except Exception:  # exception types with unusual constructors keep their own message
+        return exc
 
 
 def expect_shape(tensor, shape: tuple, what: str = "output") -> None:

@@ -68,6 +68,19 @@ def _pick(batch, positions: Sequence[int]):
     return [batch[i] for i in positions]
 
 
+def _run(fn, *args):
+    """Call the model or loss; common mistakes come back with a plain-language hint attached."""
+    from .selfcheck import with_hint
+
+    try:
+        return fn(*args)
+    except (RuntimeError, ValueError) as exc:
+        friendly = with_hint(exc)
+        if friendly is exc:
+            raise
+        raise friendly from exc
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, loader, inputs: Sequence[int] = (0,), targets: Sequence[int] = (1,),
             device=None):
@@ -77,7 +90,7 @@ def predict(model: torch.nn.Module, loader, inputs: Sequence[int] = (0,), target
     outs, tgts = [], []
     for batch in loader:
         batch = _to_device(batch, device)
-        outs.append(model(*_pick(batch, inputs)).detach().cpu())
+        outs.append(_run(model, *_pick(batch, inputs)).detach().cpu())
         tgts.append([t.cpu() for t in _pick(batch, targets)])
     output = torch.cat(outs)
     target = [torch.cat(parts) for parts in zip(*tgts)]
@@ -107,7 +120,7 @@ def fit(model: torch.nn.Module, train_loader, valid_loader, *, loss_fn: Callable
         total, count = 0.0, 0
         for batch in train_loader:
             batch = _to_device(batch, device)
-            loss = loss_fn(model(*_pick(batch, inputs)), *_pick(batch, targets))
+            loss = _run(loss_fn, _run(model, *_pick(batch, inputs)), *_pick(batch, targets))
             optimizer.zero_grad()
             loss.backward()
             if grad_clip is not None:

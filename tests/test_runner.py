@@ -149,3 +149,18 @@ def test_collect_from_lms_zip(tmp_path):
     assert "renamed from 'Copy of jund (1).ipynb'" in by["bob"].note
     assert by["carol"].notebook is None and "not one of this assignment's notebooks" in by["carol"].note
     assert not (tmp_path / "course/submitted/carol").exists()
+
+
+@pytest.mark.slow
+def test_endless_loop_and_memory_hog_cost_only_their_own_points(tmp_path):
+    loop = "def weighted_accuracy(predicted_y, true_y, weight):\n    return 0.0\nwhile True:\n    pass"
+    hog = "import numpy as np\n_big = np.ones(20_000_000_000)\nclass MLP: pass"
+    path = _write("resources", _filled({"weighted_accuracy": loop, "MLP": hog}))
+    res = runner.grade_submission("resources", {"jund.ipynb": path}, "jund", course_root=course(), cell_budget_s=5)
+    scores = _scores(res)
+    # the constant 0.0 answer was defined before the loop: it earns only the GPU property skipped here
+    assert scores["weighted_accuracy"] == (0.5 if not runner._has_cuda() else 0) and scores["MLP"] == 0
+    assert scores["weighted_bce_loss"] == 5 and scores["CNN"] == 10 and scores["LSTMClassifier"] == 10
+    notes = " ".join(res.notes)
+    assert "cell weighted_accuracy: cell took longer than 5 s" in notes
+    assert "cell MLP: MemoryError" in notes

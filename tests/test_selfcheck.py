@@ -54,3 +54,22 @@ def test_validate_reports_each_answer(capsys):
     out = capsys.readouterr().out
     assert "✗ Todo: not implemented yet" in out and "✗ missing: not defined" in out
     assert "✗ todo_fn: not implemented yet" in out
+
+
+def test_fit_reports_common_mistakes_with_a_hint():
+    from torch.utils.data import TensorDataset
+
+    from course_lib.training import fit, make_loader
+
+    class ChannelsLast(nn.Module):  # forgets to transpose (B, L, 4) for Conv1d
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(4, 1, 3)
+
+        def forward(self, x):
+            return self.conv(x).amax(-1)
+
+    data = TensorDataset(torch.zeros(8, 20, 4), torch.zeros(8, 1))
+    loader = make_loader(data, 4)
+    with pytest.raises(RuntimeError, match="Hint: a convolution expects 4 channels"):
+        fit(ChannelsLast(), loader, loader, loss_fn=nn.functional.mse_loss, epochs=1, progress=False)
