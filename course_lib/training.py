@@ -18,6 +18,8 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 from tqdm.auto import tqdm
 
+from .selfcheck import with_hint
+
 
 def pick_device(prefer: str | None = None) -> torch.device:
     """CUDA when present (or `prefer` if given), else CPU."""
@@ -70,8 +72,6 @@ def _pick(batch, positions: Sequence[int]):
 
 def _run(fn, *args):
     """Call the model or loss; common mistakes come back with a plain-language hint attached."""
-    from .selfcheck import with_hint
-
     try:
         return fn(*args)
     except (RuntimeError, ValueError) as exc:

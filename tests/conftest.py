@@ -24,3 +24,14 @@ def _data_cache(tmp_path_factory):
     if "COURSE_DATA_DIR" not in os.environ:
         os.environ["COURSE_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     yield
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: small models train many times faster so when the CPU is shared."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -11,14 +11,8 @@ from course_lib.models.recurrent import init_lstm_
 from course_lib.reference.dna_unet import DNADataset, LSTMSeq, evaluate, one_hot_encode, train, validate
 from course_lib.training import make_loader
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small models train many times faster on one thread when the CPU is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_one_hot_encode_order_and_dtype():

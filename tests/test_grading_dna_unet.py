@@ -15,6 +15,8 @@ from grading_support import (assert_expected_grades, assert_feedback_clean, asse
                               assert_reference_passes_checks, assert_reference_runs_clean)
 from course_lib.data.nuclei import read_image, read_mask
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 ASSIGNMENT = "dna_unet"
 
 EXPECTED_LOSS = {
@@ -37,13 +39,6 @@ EXPECTED_LOSS = {
 NAMESPACE = {"np": np, "torch": torch, "nn": nn, "Dataset": Dataset, "copy": copy,
              "read_image": read_image, "read_mask": read_mask}
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_reference_passes_every_check():

@@ -111,14 +111,6 @@ def test_alignment_text_marks_agreement(capsys):
         hmm.alignment_text("HL", "H")
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread: small GRU steps gain nothing from more, and a busy machine makes them crawl."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_training_learns_beyond_per_base_guessing(one_thread):
     """A few epochs on strong-emission HMM data: the tagger uses context (beats per-base decoding)."""

@@ -10,14 +10,8 @@ from sklearn.metrics import f1_score, jaccard_score
 from course_lib.models import UNet
 from course_lib.reference.dna_unet import ImageDataset, dice_loss, dice_score, iou_score
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small models train many times faster on one thread when the CPU is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("base, depth, size", [(4, 4, 64), (2, 2, 32), (4, 3, 256)])
