@@ -14,7 +14,6 @@ from course_lib.training import make_loader
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-
 def test_one_hot_encode_order_and_dtype():
     x = one_hot_encode("TGCA")
     assert x.dtype == torch.float32 and x.shape == (4, 4)

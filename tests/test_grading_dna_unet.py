@@ -40,7 +40,6 @@ NAMESPACE = {"np": np, "torch": torch, "nn": nn, "Dataset": Dataset, "copy": cop
              "read_image": read_image, "read_mask": read_mask}
 
 
-
 def test_reference_passes_every_check():
     assert_reference_passes_checks(ASSIGNMENT)
 

@@ -111,7 +111,6 @@ def test_alignment_text_marks_agreement(capsys):
         hmm.alignment_text("HL", "H")
 
 
-
 def test_training_learns_beyond_per_base_guessing(one_thread):
     """A few epochs on strong-emission HMM data: the tagger uses context (beats per-base decoding)."""
     from course_lib.data.hmm import HMMDataset, HMMSplit

@@ -13,7 +13,6 @@ from course_lib.reference.dna_unet import ImageDataset, dice_loss, dice_score, i
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-
 @pytest.mark.parametrize("base, depth, size", [(4, 4, 64), (2, 2, 32), (4, 3, 256)])
 def test_unet_shapes_and_probabilities(base, depth, size):
     model = UNet(base=base, depth=depth).eval()
