@@ -20,10 +20,19 @@ IMPORT = re.compile(r"^\s*from\s+course_lib\.reference\.(\w+)\s+import\s+(.+?)\s
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 
 
+def absolute_import(node: ast.ImportFrom, package: str) -> ast.ImportFrom:
+    """`from ..x import y` inside `package` as `from <absolute>.x import y` (a notebook has no package)."""
+    parts = package.split(".")
+    if node.level - 1 >= len(parts):
+        raise ValueError(f"relative import beyond {package}: level {node.level}")
+    base = parts[:len(parts) - (node.level - 1)]
+    return ast.ImportFrom(module=".".join(base + ([node.module] if node.module else [])), names=node.names, level=0)
+
+
 class ModuleIndex:
     """Top-level definitions and imports of one reference module, by name."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, package: str = "course_lib.reference"):
         self.text = path.read_text()
         tree = ast.parse(self.text)
         self.defs, self.imports, self.order = {}, {}, {}
@@ -43,6 +52,8 @@ class ModuleIndex:
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 if isinstance(node, ast.ImportFrom) and node.module == "__future__":
                     continue
+                if isinstance(node, ast.ImportFrom) and node.level:
+                    seg = ast.unparse(absolute_import(node, package))
                 for alias in node.names:
                     self.imports[(alias.asname or alias.name).split(".")[0]] = seg
 

@@ -3,7 +3,7 @@ import nbformat
 import pytest
 
 from autograder import pipeline
-from autograder.solutions import build_solutions, solution_notebook
+from autograder.solutions import ModuleIndex, build_solutions, solution_notebook
 from leak_scan import REPO
 
 
@@ -20,9 +20,20 @@ def test_answer_cells_have_code_not_imports(assignment):
 
 
 @pytest.mark.slow
-def test_jund_solutions_execute_with_outputs(tmp_path):
-    (path,) = build_solutions("jund", tmp_path, fast=True)
-    nb = nbformat.read(path, as_version=4)
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert any("image/png" in o.get("data", {}) for o in outputs), "figures should be rendered"
+@pytest.mark.parametrize("assignment", pipeline.assignments())
+def test_solutions_execute_with_outputs(assignment, tmp_path):
+    paths = build_solutions(assignment, tmp_path, fast=True)
+    assert paths, f"no notebooks built for {assignment}"
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.get("output_type") == "error"]
+        assert not errors, f"{path.name}: {errors}"
+        assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name}: figures should be rendered"
+
+
+def test_relative_imports_become_absolute():
+    index = ModuleIndex(REPO / "course_lib" / "reference" / "hmm_gru.py")
+    segs, imports = index.closure(["train_tagger"])
+    assert "from course_lib.training import fit, make_loader" in imports
+    assert not [line for line in imports if line.startswith("from .")]
