@@ -14,7 +14,7 @@ from course_lib.reference import ctcf_saliency as ref
 
 from .core import Check, CheckFailed, Property
 from .functions import call, cuda_or_skip
-from .models import LayerRule, LearnTask, ModelSpec, find_modules, has_layer, model_check
+from .models import LayerRule, LearnTask, ModelSpec, find_modules, model_check
 
 SEQ_LEN = 200
 

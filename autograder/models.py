@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .core import Check, CheckFailed, Property, Skipped, student_error
+from .core import Check, CheckFailed, Property, student_error
 
 BATCH_SIZES = (1, 5, 32)
 
@@ -227,7 +227,7 @@ def model_check(spec: ModelSpec) -> Check:
     props.append(Property("runs on any device (no hard-coded .cpu()/.cuda())", pts["device"], _device,
                           needs=needs + ("shape_ok",)))
     if spec.learn is not None:
-        props.append(Property(f"learns a small planted-signal task", spec.learn.points, _learns(spec.learn),
+        props.append(Property("learns a small planted-signal task", spec.learn.points, _learns(spec.learn),
                               needs=needs + ("shape_ok",), budget_s=spec.learn.budget_s))
     return Check(spec.title, props, setup=lambda subject: {"subject": subject, "spec": spec})
 

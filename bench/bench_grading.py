@@ -47,7 +47,7 @@ def _write(course: Path, assignment: str, student: str, replacements) -> dict:
 
 
 def per_assignment(course: Path) -> None:
-    print(f"\n[1] seconds to grade the reference submission (fast mode, 1 worker)")
+    print("\n[1] seconds to grade the reference submission (fast mode, 1 worker)")
     print(f"{'assignment':<16} {'seconds':>8} {'score':>12}")
     for a in pipeline.assignments(course):
         files = _write(course, a, "reference", {})
@@ -102,7 +102,7 @@ def exactness(course: Path, workers: int) -> None:
     for r in runner.grade_batch(subs, "jund", workers=workers, course_root=course):
         got = {c["name"]: c["score"] for c in r.cells}
         rows.append(("jund", r.student, got["weighted_accuracy"] == want_wacc and r.total == 40 - 5 + want_wacc))
-    print(f"\n[3] exact expected scores (standalone runner)")
+    print("\n[3] exact expected scores (standalone runner)")
     for a in sorted({r[0] for r in rows}):
         mine = [r for r in rows if r[0] == a]
         bad = [r[1] for r in mine if not r[2]]

@@ -1,6 +1,5 @@
 """Nothing a student receives contains solutions or hidden checks; release/ has no drift."""
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -1,7 +1,6 @@
 """Each release notebook runs with only the student build of course_lib up to its first NotImplementedError."""
 import os
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -30,8 +30,6 @@ def test_fit_restores_the_best_epoch_and_saves_it(tmp_path):
     def metric(out, y):
         return next(metrics)
 
-    states = []
-
     class Spy(nn.Module):
         def __init__(self):
             super().__init__()

@@ -14,17 +14,16 @@ knows the planted words (counts of CACGTG, then of the variants): a practical ce
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import manifest
 from ..motifs import sample_background
 from .dna_binding import REAL_ROWS, SEQ_LEN
 
-MANIFEST_SUFFIX = ".synthetic.json"
 FORMAT_VERSION = 2
 ALPHABET = np.array(list("ACGT"))
 
@@ -67,15 +66,9 @@ class BindingGenerator:
         return 10.0 * strong + weak
 
 
-def manifest_path(csv_path) -> Path:
-    p = Path(csv_path)
-    return p.with_name(p.name + MANIFEST_SUFFIX)
-
-
 def read_manifest(csv_path) -> dict | None:
     """The manifest written next to a synthetic CSV, or None for a real file."""
-    p = manifest_path(csv_path)
-    return json.loads(p.read_text()) if p.exists() else None
+    return manifest.read(manifest.sidecar(csv_path))
 
 
 def write_synthetic(csv_path, seed: int = 0, generator: BindingGenerator | None = None,
@@ -88,16 +81,14 @@ def write_synthetic(csv_path, seed: int = 0, generator: BindingGenerator | None 
 
     gen = generator or BindingGenerator()
     path = Path(csv_path)
-    params = json.loads(json.dumps({"format_version": FORMAT_VERSION, "seed": seed, "generator": asdict(gen)}))
-    old = read_manifest(path)
-    if not force and path.exists() and old is not None and old.get("params") == params:
+    params = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, generator=gen)
+    old = manifest.current(manifest.sidecar(path), params, path)
+    if old is not None and not force:
         return old
     # a stream of its own: default_rng(seed) would repeat the permutation that split_indices draws
     seqs, y = gen.sample(np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]))
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"seq": seqs, "bind": y}).to_csv(path)  # index written as the unnamed first column
-    manifest = {"params": params,
-                "oracle_auroc": float(roc_auc_score(y, gen.oracle_scores(seqs))),
-                "note": "synthetic binding-site data; oracle_auroc knows the planted words"}
-    manifest_path(path).write_text(json.dumps(manifest, indent=2))
-    return manifest
+    return manifest.write(manifest.sidecar(path), params,
+                          oracle_auroc=float(roc_auc_score(y, gen.oracle_scores(seqs))),
+                          note="synthetic binding-site data; oracle_auroc knows the planted words")

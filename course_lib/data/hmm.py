@@ -10,8 +10,7 @@ appears in two splits. Fast mode (COURSE_FAST=1) reads only the first rows of ea
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from . import manifest
 from .. import config
 from ..encoding import DNA
 from ..hmm import COURSE_HMM, SEQ_LEN, STATES, HMMParams, decoder_accuracies, read_tsv, sample, \
@@ -76,8 +76,7 @@ def distinct_samples(n: int, length: int, params: HMMParams, rng: np.random.Gene
 
 def read_manifest(data_dir) -> dict | None:
     """The manifest of an HMM folder (parameters and ceilings), or None if there is none."""
-    path = Path(data_dir) / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else None
+    return manifest.read(Path(data_dir) / MANIFEST)
 
 
 def write_synthetic(data_dir, seed: int = 0, params: HMMParams = COURSE_HMM, sizes: dict | None = None,
@@ -89,12 +88,9 @@ def write_synthetic(data_dir, seed: int = 0, params: HMMParams = COURSE_HMM, siz
     """
     d = Path(data_dir)
     sizes = dict(SIZES if sizes is None else sizes)
-    settings = {"format_version": FORMAT_VERSION, "seed": seed, "length": length, "sizes": sizes,
-                "hmm": asdict(params)}
-    settings = json.loads(json.dumps(settings))
-    old = read_manifest(d)
-    if not force and old is not None and old.get("params") == settings \
-            and all(split_path(d, s).exists() for s in SPLITS):
+    settings = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, length=length, sizes=sizes, hmm=params)
+    old = manifest.current(d / MANIFEST, settings, *(split_path(d, s) for s in SPLITS))
+    if old is not None and not force:
         return old
     total = sum(sizes[s] for s in SPLITS)
     bases, states = distinct_samples(total, length, params, np.random.default_rng(seed))
@@ -104,11 +100,9 @@ def write_synthetic(data_dir, seed: int = 0, params: HMMParams = COURSE_HMM, siz
         start += sizes[split]
         write_tsv(split_path(d, split), bases[rows], states[rows])
         ceilings[split] = decoder_accuracies(bases[rows], states[rows], params)
-    manifest = {"params": settings, "decoder_accuracy": ceilings,
-                "note": "HMM sequences; decoder_accuracy is the fraction of positions each exact decoder "
-                        "(true parameters) gets right: 'posterior' is the ceiling of any tagger"}
-    (d / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return manifest
+    return manifest.write(d / MANIFEST, settings, decoder_accuracy=ceilings,
+                          note="HMM sequences; decoder_accuracy is the fraction of positions each exact decoder "
+                               "(true parameters) gets right: 'posterior' is the ceiling of any tagger")
 
 
 def ensure_data(data_dir=None, seed: int = 0) -> Path:

@@ -12,14 +12,14 @@ reports its weighted accuracy (the ceiling for this data) and AUROC on every spl
 from __future__ import annotations
 
 import gzip
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
 import numpy as np
 from scipy import stats
 
+from . import manifest
 from ..motifs import load_motif, log_mean_site_ratio, plant_sites, sample_background
 from .jund import REAL_SIZES, SEQ_LEN, SPLITS, balanced_weights, split_dir
 
@@ -101,8 +101,7 @@ def _write_split(d: Path, X, y, w, a, ids) -> None:
 
 def read_manifest(data_dir) -> dict | None:
     """The synthetic manifest of a JUND folder (parameters and ceilings), or None for real data."""
-    path = Path(data_dir) / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else None
+    return manifest.read(Path(data_dir) / MANIFEST)
 
 
 def write_synthetic(data_dir, seed: int = 0, generator: JUNDGenerator | None = None,
@@ -113,9 +112,9 @@ def write_synthetic(data_dir, seed: int = 0, generator: JUNDGenerator | None = N
     """
     gen = generator or JUNDGenerator()
     d = Path(data_dir)
-    params = {"format_version": FORMAT_VERSION, "seed": seed, "generator": asdict(gen)}
-    old = read_manifest(d)
-    if not force and old is not None and old.get("params") == json.loads(json.dumps(params)):
+    params = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, generator=gen)
+    old = manifest.current(d / MANIFEST, params, *(split_dir(d, s) for s in SPLITS))
+    if old is not None and not force:
         return old
     streams = np.random.SeedSequence(seed).spawn(len(SPLITS))
     ceilings, offset = {}, 0
@@ -129,7 +128,5 @@ def write_synthetic(data_dir, seed: int = 0, generator: JUNDGenerator | None = N
         ids = np.array([f"synthetic:{s}-{s + SEQ_LEN}" for s in starts])
         _write_split(split_dir(d, split), _to_one_hot(seqs), y, w, a, ids)
         ceilings[split] = bayes_scores(gen, seqs, y, a, w)
-    manifest = {"params": params, "bayes_optimal": ceilings,
-                "note": "synthetic JUND data; bayes_optimal is the ceiling of any classifier on it"}
-    (d / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return read_manifest(d)
+    return manifest.write(d / MANIFEST, params, bayes_optimal=ceilings,
+                          note="synthetic JUND data; bayes_optimal is the ceiling of any classifier on it")

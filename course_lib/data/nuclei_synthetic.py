@@ -11,17 +11,16 @@ threshold recovers them exactly despite JPEG compression.
 from __future__ import annotations
 
 import io
-import json
 import tarfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
+from . import manifest
 from .nuclei import IMAGE_SIZE
 
-MANIFEST_SUFFIX = ".synthetic.json"
 FORMAT_VERSION = 1
 
 
@@ -102,11 +101,6 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def manifest_path(tar_path) -> Path:
-    p = Path(tar_path)
-    return p.with_name(p.name + MANIFEST_SUFFIX)
-
-
 def write_synthetic(tar_path, seed: int = 0, generator: NucleiGenerator | None = None,
                     force: bool = False) -> dict:
     """Write a tar.gz of synthetic image/mask JPEG pairs in the course layout; return the manifest.
@@ -115,10 +109,10 @@ def write_synthetic(tar_path, seed: int = 0, generator: NucleiGenerator | None =
     """
     gen = generator or NucleiGenerator()
     path = Path(tar_path)
-    params = json.loads(json.dumps({"format_version": FORMAT_VERSION, "seed": seed, "generator": asdict(gen)}))
-    mpath = manifest_path(path)
-    if not force and path.exists() and mpath.exists() and json.loads(mpath.read_text()).get("params") == params:
-        return json.loads(mpath.read_text())
+    params = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, generator=gen)
+    old = manifest.current(manifest.sidecar(path), params, path)
+    if old is not None and not force:
+        return old
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     coverage = []
@@ -130,7 +124,5 @@ def write_synthetic(tar_path, seed: int = 0, generator: NucleiGenerator | None =
             _add(tar, f"cell_segmentation/{k}_cells.jpg", _jpeg_bytes(image, gen.jpeg_quality))
             _add(tar, f"cell_segmentation/{k}_masks.jpg", _jpeg_bytes(mask.astype(np.uint8) * 255, gen.jpeg_quality))
     tmp.replace(path)
-    manifest = {"params": params, "mean_mask_coverage": float(np.mean(coverage)),
-                "note": "synthetic nuclei; masks are exact (0/255, read back with > 127)"}
-    mpath.write_text(json.dumps(manifest, indent=2))
-    return manifest
+    return manifest.write(manifest.sidecar(path), params, mean_mask_coverage=float(np.mean(coverage)),
+                          note="synthetic nuclei; masks are exact (0/255, read back with > 127)")

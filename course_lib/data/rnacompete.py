@@ -129,7 +129,6 @@ def encode_sequences(seqs, source: str = "sequences") -> np.ndarray:
     try:
         flat = to_indices(joined, RNA, unknown="N")
     except ValueError:
-        starts = np.concatenate([[0], np.cumsum(lengths)])
         for row, s in enumerate(seqs):  # only on error: find the offending row for the message
             try:
                 to_indices(s, RNA, unknown="N")

@@ -16,15 +16,15 @@ mu itself is saved as `rbfox1_expected.npy` (one value per row of norm_data.txt)
 """
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 from tqdm.auto import tqdm
 
+from . import manifest
 from .rnacompete import (DATA_FILE, ID_COLUMNS, METADATA_FILE, PAD, SEQ_LEN, SPLITS, TargetTransform,
                          split_rows)
 
@@ -186,8 +186,7 @@ def _write_metadata(path: Path, experiments: list) -> None:
 
 def read_manifest(data_dir) -> dict | None:
     """The synthetic manifest of an RNAcompete folder (parameters, experiments, oracle), or None."""
-    path = Path(data_dir) / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else None
+    return manifest.read(Path(data_dir) / MANIFEST)
 
 
 def write_synthetic(data_dir, seed: int = 0, generator: RNACompeteGenerator | None = None,
@@ -198,9 +197,9 @@ def write_synthetic(data_dir, seed: int = 0, generator: RNACompeteGenerator | No
     """
     gen = generator or RNACompeteGenerator()
     d = Path(data_dir)
-    params = {"format_version": FORMAT_VERSION, "seed": seed, "generator": asdict(gen)}
-    old = read_manifest(d)
-    if not force and old is not None and old.get("params") == params and (d / DATA_FILE).exists():
+    params = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, generator=gen)
+    old = manifest.current(d / MANIFEST, params, d / DATA_FILE, d / METADATA_FILE, d / EXPECTED_FILE)
+    if old is not None and not force:
         return old
     d.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -221,10 +220,8 @@ def write_synthetic(data_dir, seed: int = 0, generator: RNACompeteGenerator | No
     np.save(d / EXPECTED_FILE, mu.astype(np.float32))
     # the oracle must see the values as written to text (4 decimals)
     written = np.round(columns[RBFOX1[1]].astype(np.float64), 4).astype(np.float32)
-    manifest = {"params": params,
-                "experiments": [{"protein": p, "experiment": e, "kmer": k} for p, e, k in experiments],
-                "oracle_spearman": oracle_spearman(mu, written, in_set_a, seed=0),
-                "note": "synthetic RNAcompete data; oracle_spearman correlates the true expected RBFOX1 "
-                        "intensity with the processed targets (split seed 0): no model can do better"}
-    (d / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return manifest
+    return manifest.write(d / MANIFEST, params,
+                          experiments=[{"protein": p, "experiment": e, "kmer": k} for p, e, k in experiments],
+                          oracle_spearman=oracle_spearman(mu, written, in_set_a, seed=0),
+                          note="synthetic RNAcompete data; oracle_spearman correlates the true expected RBFOX1 "
+                               "intensity with the processed targets (split seed 0): no model can do better")
