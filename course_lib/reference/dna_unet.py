@@ -65,16 +65,21 @@ def _model_device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+def _batch_predictions(model: nn.Module, loader):
+    """(probabilities, float targets of the same shape) for each batch, on the model's device."""
+    device = _model_device(model)
+    for x, y in loader:
+        pred = model(x.to(device))
+        yield pred, y.to(device).float().reshape(pred.shape)
+
+
 def train(model: nn.Module, loader, optimizer, clip: float | None = 1.0) -> float:
     """One epoch of training with BCE on probabilities; returns the mean batch loss."""
-    device = _model_device(model)
     loss_fn = nn.BCELoss()
     model.train()
     losses = []
-    for x, y in loader:
-        x, y = x.to(device), y.to(device).float()
-        pred = model(x)
-        loss = loss_fn(pred, y.reshape(pred.shape))
+    for pred, y in _batch_predictions(model, loader):
+        loss = loss_fn(pred, y)
         optimizer.zero_grad()
         loss.backward()
         if clip is not None:
@@ -87,14 +92,9 @@ def train(model: nn.Module, loader, optimizer, clip: float | None = 1.0) -> floa
 @torch.no_grad()
 def validate(model: nn.Module, loader) -> float:
     """Mean batch BCE loss over `loader`, in eval mode, without gradients."""
-    device = _model_device(model)
     loss_fn = nn.BCELoss()
     model.eval()
-    losses = []
-    for x, y in loader:
-        x, y = x.to(device), y.to(device).float()
-        pred = model(x)
-        losses.append(loss_fn(pred, y.reshape(pred.shape)).item())
+    losses = [loss_fn(pred, y).item() for pred, y in _batch_predictions(model, loader)]
     return float(np.mean(losses))
 
 
