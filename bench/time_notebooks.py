@@ -12,10 +12,10 @@ Per notebook it writes <out>/<assignment>__<notebook>.json (updated after every 
 that is stopped keeps what it measured) and the executed notebook, and prints a table: total
 seconds, the slowest cells, the device the kernel reported, and the thread count.
 
---budget-min stops a notebook whose running time passes the budget: the cell running then is
-interrupted, and its last progress bar (`k/N [elapsed<remaining, s/it]`) is parsed, so the
-report gives the epochs done, the measured seconds per epoch, and a total extrapolated from
-them -- marked as extrapolated.
+--budget-min stops a notebook whose cell runs longer than the budget. The last progress bar of
+that cell (tqdm's text, or the widget it shows in Jupyter: `k/N [elapsed<remaining, s/it]`) is
+parsed, so the report gives the epochs done, the measured seconds per epoch, and a total
+extrapolated from them -- marked as extrapolated.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 from autograder.pipeline import assignments, grading_env, source_notebooks  # noqa: E402
 from autograder.solutions import solution_notebook  # noqa: E402
 
-PROGRESS = re.compile(r"(\d+)/(\d+) \[(?:(\d+):)?(\d+):(\d+)<")
+PROGRESS = re.compile(r"(\d+)/(\d+)\s*\[(?:(\d+):)?(\d+):(\d+)(?:<|&lt;)")  # tqdm text or widget HTML
 DEVICE = re.compile(r"device: (\S+)")
 
 
@@ -49,6 +49,12 @@ def cell_text(cell) -> str:
         elif out.get("output_type") == "error":
             parts.append(f"{out.get('ename')}: {out.get('evalue')}")
     return "".join(parts)
+
+
+def widget_text(client) -> str:
+    """The text values of the notebook's widgets (tqdm bars in Jupyter are widgets), oldest first."""
+    states = getattr(client, "widget_state", {}) or {}
+    return "\n".join(str(state.get("value", "")) for state in states.values() if isinstance(state, dict))
 
 
 def last_progress(text: str):
@@ -121,7 +127,7 @@ def time_notebook(assignment: str, source: Path, args, data_dir: Path) -> dict:
         cell = next(c for c in reversed(nb.cells) if c.cell_type == "code" and c.get("outputs"))
         timer.report["complete"] = False
         timer.report["stopped_in"] = first_line(cell.source)
-        progress = last_progress(cell_text(cell))
+        progress = last_progress(cell_text(cell) + "\n" + widget_text(client))
         if progress:
             done, total, elapsed = progress
             per_step = elapsed / max(done, 1)
