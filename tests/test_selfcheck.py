@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from course_lib.selfcheck import expect_eval_mode, expect_shape, explain, validate
+from leak_scan import REPO
 
 
 def test_wrong_conv_layout_is_explained():
@@ -54,6 +55,39 @@ def test_validate_reports_each_answer(capsys):
     out = capsys.readouterr().out
     assert "✗ Todo: not implemented yet" in out and "✗ missing: not defined" in out
     assert "✗ todo_fn: not implemented yet" in out
+
+
+def test_validate_judges_classes_that_need_arguments_by_their_source(capsys):
+    class Data(torch.utils.data.Dataset):  # like a Dataset that takes its file paths
+        def __init__(self, paths, augment=False):
+            self.paths = paths
+
+    class DataTodo(torch.utils.data.Dataset):
+        def __init__(self, paths):
+            self.paths = paths
+
+        def __getitem__(self, i):
+            raise NotImplementedError
+
+    assert validate(["Data"], {"Data": Data})
+    assert not validate(["DataTodo"], {"DataTodo": DataTodo})
+    assert "✗ DataTodo: not implemented yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("notebook", sorted((REPO / "source").glob("*/*.ipynb")), ids=lambda p: p.stem)
+def test_reference_answers_are_ready_to_submit(notebook, capsys):
+    """The last cell's validate([...]) passes when every answer is the reference one."""
+    import ast
+    import importlib
+
+    import nbformat
+
+    cell = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"][-1]
+    call = next(n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Call)
+                and getattr(n.func, "attr", getattr(n.func, "id", "")) == "validate")
+    names = ast.literal_eval(call.args[0])
+    reference = importlib.import_module(f"course_lib.reference.{notebook.parent.name}")
+    assert validate(names, {n: getattr(reference, n) for n in names}), capsys.readouterr().out
 
 
 def test_fit_reports_common_mistakes_with_a_hint():
