@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= 2
 # e.g. make demo ASSIGNMENTS="jund rnacompete" (default: every assignment)
 ASSIGNMENTS ?=
 
-.PHONY: demo test release student-build bench clean
+.PHONY: demo test release student-build bench notebook-times clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ student-build: $(VENV)/.installed
 ## bench: every benchmark script under bench/ (slow; prints tables)
 bench: $(VENV)/.installed
 	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+## notebook-times: every notebook top to bottom in full mode, timed (hours on a CPU), then the GPU estimate
+notebook-times: $(VENV)/.installed
+	$(PY) bench/time_notebooks.py --out build/notebook_times
+	$(PY) bench/estimate_gpu_time.py --times build/notebook_times
 
 clean:
 	rm -rf build dist submitted autograded feedback gradebook.db .nbgrader.log
