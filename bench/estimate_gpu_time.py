@@ -34,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.pop("COURSE_FAST", None)  # full-size data, as the notebooks use in full mode
+os.environ.setdefault("TQDM_DISABLE", "1")  # keep the tables readable (data writers show progress bars)
 
 import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
