@@ -109,13 +109,24 @@ def cmd_grade(args) -> int:
         print(f"no submissions under {course}/submitted/*/{args.assignment}/", file=sys.stderr)
         return 1
     t = time.perf_counter()
-    results = runner.grade_batch(subs, args.assignment, workers=args.workers, course_root=course, fast=not args.full)
+    results = runner.grade_batch(subs, args.assignment, workers=args.workers, course_root=course, fast=not args.full,
+                                 isolation=args.isolation, items=args.only)
     out = Path(args.out or course / "grades" / args.assignment)
     csv_path = runner.write_outputs(results, out)
-    print(f"{len(results)} submissions graded in {time.perf_counter() - t:.0f} s with {args.workers or 'all'} workers")
+    print(f"{len(results)} submissions graded in {time.perf_counter() - t:.0f} s with {args.workers or 'all'} workers"
+          f" (isolation: {results[0].isolation})")
     for r in results:
         print(f"  {r.student:<30} {r.total:>6g}/{r.max_total:g}  {r.status}{': ' + r.reason if r.reason else ''}")
     print(f"grades: {csv_path}; results.json and feedback.html per student in {out}/<student>/")
+    if any(r.grader_errors for r in results):
+        print(f"grader errors (a check crashed; those students read 'grader error'): {out / 'grader-errors.log'}")
+    if not args.no_gradebook and not args.only:
+        from .gradebook import record
+        try:
+            n = record(course, args.assignment, results, subs)
+            print(f"gradebook: {n} submissions recorded in {course / 'gradebook.db'} and {course / 'autograded'}/")
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"gradebook not updated: {exc}")
     return 0
 
 
@@ -215,6 +226,9 @@ def main(argv=None) -> int:
     p.add_argument("--workers", "-j", type=int, default=None, help="parallel graders (default: CPU count)")
     p.add_argument("--out", help="output folder (default: grades/<assignment>)")
     p.add_argument("--full", action="store_true", help="grade without fast mode")
+    p.add_argument("--isolation", choices=("bubblewrap", "uid", "none"), help="default: the strongest available")
+    p.add_argument("--only", action="append", help="grade only this item (repeatable; the gradebook is left alone)")
+    p.add_argument("--no-gradebook", action="store_true", help="do not write nbgrader's gradebook and autograded/")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("run", help="grade one submission and write results.json")
     p.add_argument("submission", help="a notebook, or a folder of notebooks")

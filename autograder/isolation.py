@@ -183,7 +183,7 @@ class Launcher:
 
     # ---------------------------------------------------------------- public
     def start(self, job: WorkerJob) -> Connection:
-        proc, cleanup, scratch = self._spawn(job.env)
+        proc, cleanup, scratch = self._spawn(job.env, job.limits)
         channel = ProcessChannel(proc, on_close=cleanup)
         deadline = time.monotonic() + job.start_budget_s
         first = {"limits": dict(vars(job.limits)), "cells": job.cells, "cell_budget_s": job.cell_budget_s,
@@ -216,64 +216,69 @@ class Launcher:
             conn.channel.close()
 
     # ---------------------------------------------------------------- spawning
-    def _spawn(self, extra_env: dict):
+    def _spawn(self, extra_env: dict, limits: Limits):
         """(process, cleanup, scratch path as the worker sees it)."""
         mode = self.isolation.mode
         slot = Slot() if self.root and mode in ("bubblewrap", "uid") else None
-        lib = Path(tempfile.mkdtemp(prefix="grader-lib-"))
-        host_scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
-        scratch = SCRATCH if mode == "bubblewrap" else str(host_scratch)
-        for name in ("course_lib", "gradeworker"):
-            os.symlink(package_dir(name), lib / name)
-        env = self._env(extra_env, scratch)
+        group = Cgroup.create(f"worker-{slot.uid}", limits) if slot is not None else None
+        folders = []          # host folders to remove afterwards (none in bubblewrap mode)
         stderr = None if os.environ.get("AUTOGRADER_DEBUG") else subprocess.DEVNULL
-        stage = None
         try:
             if mode == "bubblewrap":
+                scratch, cwd = SCRATCH, "/"
                 cmd = self._bwrap_command()
                 if slot is not None:
-                    stage = tempfile.mkdtemp(prefix="grader-stage-")
-                    cmd = self._staged(cmd, slot.uid, stage)
-                proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env,
-                                        start_new_session=True, cwd="/")
+                    cmd = self._as_root_then(slot.uid, cmd, group, stage=True)
             else:
-                kw = {}
+                base = _uid_work_root() if slot is not None else None
+                lib = Path(tempfile.mkdtemp(prefix="grader-lib-", dir=base))
+                host_scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-", dir=base))
+                folders += [lib, host_scratch]
+                for name in ("course_lib", "gradeworker"):
+                    os.symlink(package_dir(name), lib / name)
+                os.chmod(lib, 0o755)
+                scratch, cwd = str(host_scratch), host_scratch
+                cmd = self._python_command(str(lib))
                 if slot is not None:
                     os.chown(host_scratch, slot.uid, slot.uid)
                     hide_from(slot.uid, [*hidden_dirs(), *self.hidden])
-                    kw = dict(user=slot.uid, group=slot.uid, extra_groups=[])
+                    cmd = self._as_root_then(slot.uid, cmd, group, stage=False)
                 os.chmod(host_scratch, 0o700)
-                os.chmod(lib, 0o755)
-                proc = subprocess.Popen(self._python_command(str(lib)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=stderr, env=env, cwd=host_scratch, start_new_session=True, **kw)
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                    env=self._env(extra_env, scratch), cwd=cwd, start_new_session=True)
         except BaseException:
-            self._cleanup(None, slot, lib, host_scratch, stage)
+            _cleanup(None, slot, group, folders)
             raise
-        return proc, lambda: self._cleanup(proc, slot, lib, host_scratch, stage), scratch
+        return proc, lambda: _cleanup(proc, slot, group, folders), scratch
 
-    def _cleanup(self, proc, slot, lib: Path, host_scratch: Path, stage) -> None:
-        if proc is not None:
-            try:
-                os.killpg(proc.pid, 9)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                proc.kill()
-            except ProcessLookupError:
-                pass
-            proc.wait()
-            for stream in (proc.stdin, proc.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        if slot is not None:
-            slot.sweep()
-            slot.release()
-        shutil.rmtree(lib, ignore_errors=True)
-        _force_rmtree(host_scratch)
+    def _as_root_then(self, uid: int, cmd: list, group, stage: bool) -> list:
+        """A root shell that puts itself in the worker's cgroup, stages what `uid` must read, then becomes `uid`.
+
+        Staging: an unprivileged uid may not reach the folders bwrap binds (e.g. Python under /root).
+        In a private mount namespace, root binds each of them under a fresh tmpfs mounted over an
+        unused folder, and bwrap binds them from there. Nothing changes on the host.
+        """
+        script = group.join_commands() if group is not None else []
+        cmd = list(cmd)
         if stage:
-            shutil.rmtree(stage, ignore_errors=True)
+            sources = [cmd[i + 1] for i in range(len(cmd) - 1) if cmd[i] == "--ro-bind"
+                       and not cmd[i + 1].startswith(("/usr", "/bin", "/sbin", "/lib", "/etc", "/sys"))]
+            where = _staging_point(sources)
+            script.append(f"mount -t tmpfs -o size=1m,mode=755 grader-stage {where}")
+            staged = {}
+            for i in range(len(cmd) - 1):
+                src = cmd[i + 1]
+                if cmd[i] == "--ro-bind" and src in sources:
+                    if src not in staged:
+                        staged[src] = f"{where}/{len(staged)}"
+                        script.append(f"mkdir {staged[src]} && mount --bind {shlex.quote(src)} {staged[src]}")
+                    cmd[i + 1] = staged[src]
+        drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--"]
+        script.append("exec " + " ".join(shlex.quote(a) for a in drop + cmd))
+        shell = ["sh", "-ec", "\n".join(script)]
+        return ["unshare", "-m", "--propagation", "private", *shell] if stage else shell
+
 
     def _env(self, extra: dict, scratch: str) -> dict:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": scratch,
@@ -328,28 +333,133 @@ class Launcher:
         cmd += ["--", *self._python_command(LIB_MOUNT)]
         return cmd
 
-    def _staged(self, bwrap_cmd: list, uid: int, stage: str) -> list:
-        """Run bwrap as `uid` from root: bind the folders it must read at a neutral place first.
 
-        An unprivileged uid may not be able to reach them (e.g. Python under /root); in a
-        private mount namespace, root binds each one under a fresh tmpfs, and bwrap binds it
-        from there. Nothing changes on the host.
-        """
-        sources, script = {}, [f"mount -t tmpfs -o size=1m,mode=755 grader-stage {shlex.quote(stage)}"]
-        cmd = list(bwrap_cmd)
-        for i in range(len(cmd) - 1):
-            src = cmd[i + 1]
-            if cmd[i] != "--ro-bind" or src.startswith(("/usr", "/bin", "/sbin", "/lib", "/etc", "/sys")):
-                continue
-            if src not in sources:
-                sources[src] = f"{stage}/{len(sources)}"
-                script.append(f"mkdir {shlex.quote(sources[src])} && "
-                              f"mount --bind {shlex.quote(src)} {shlex.quote(sources[src])}")
-            cmd[i + 1] = sources[src]
-        drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
-                "--bounding-set=-all", "--"]
-        script.append("exec " + " ".join(shlex.quote(a) for a in drop + cmd))
-        return ["unshare", "-m", "--propagation", "private", "sh", "-ec", "\n".join(script)]
+def _staging_point(sources: list) -> str:
+    """An existing folder to mount the staging tmpfs over (in the private namespace): not above any source."""
+    for candidate in ("/mnt", "/media", "/srv", "/opt", "/boot"):
+        path = Path(candidate)
+        if path.is_dir() and not path.is_symlink() and not any(_under(Path(s), path) for s in sources):
+            return candidate
+    raise RuntimeError("no folder to stage the sandbox's mounts on")
+
+
+def _uid_work_root() -> Path:
+    """Where uid-mode workers' folders live: a root-owned folder others may traverse but not list."""
+    root = Path("/tmp/autograder-work")
+    root.mkdir(mode=0o711, exist_ok=True)
+    os.chmod(root, 0o711)
+    return root
+
+
+def _cleanup(proc, slot, group, folders) -> None:
+    """Kill the worker and everything it started; free its uid, cgroup and folders.
+
+    The sandbox's own first process (bubblewrap's pid 1 of the namespace, a child of the
+    process we started) is killed first: the whole PID namespace dies with it, and bubblewrap
+    reaps it and exits, so nothing is left, not even a zombie.
+    """
+    if proc is not None:
+        for child in _children(proc.pid):
+            try:
+                os.kill(child, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for kill in (lambda: os.killpg(proc.pid, 9), proc.kill):
+            try:
+                kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+    if group is not None:
+        group.kill()
+    if slot is not None:
+        slot.sweep()
+        slot.release()
+    if group is not None:
+        group.remove()
+    for folder in folders:
+        _force_rmtree(folder)
+
+
+def _children(pid: int) -> list:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class Cgroup:
+    """A memory and process cap on a worker's whole process tree (root only; cgroup v2, or v1 controllers).
+
+    Per-process limits (RLIMIT_AS) do not bound a tree: 64 processes of 6 GB each could still
+    exhaust the machine. A cgroup does. Where cgroups cannot be written, `create` returns None
+    and the per-process limits remain.
+    """
+
+    def __init__(self, dirs: list):
+        self.dirs = dirs
+
+    @classmethod
+    def create(cls, name: str, limits: Limits):
+        root = Path("/sys/fs/cgroup")
+        memory = str(limits.memory_mb << 20) if limits.memory_mb else "max"
+        try:
+            if (root / "cgroup.controllers").exists():
+                parent = root / "autograder"
+                parent.mkdir(exist_ok=True)
+                (root / "cgroup.subtree_control").write_text("+memory +pids")
+                (parent / "cgroup.subtree_control").write_text("+memory +pids")
+                d = parent / name
+                d.mkdir(exist_ok=True)
+                (d / "memory.max").write_text(memory)
+                (d / "pids.max").write_text(str(limits.processes))
+                return cls([d])
+            dirs = []
+            for controller, settings in (("memory", {"memory.limit_in_bytes": memory if memory != "max" else "-1"}),
+                                         ("pids", {"pids.max": str(limits.processes)})):
+                d = root / controller / "autograder" / name
+                d.mkdir(parents=True, exist_ok=True)
+                for key, value in settings.items():
+                    (d / key).write_text(value)
+                dirs.append(d)
+            return cls(dirs)
+        except OSError:
+            return None
+
+    def join_commands(self) -> list:
+        return [f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}" for d in self.dirs]
+
+    def kill(self) -> None:
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    pids = [int(p) for p in (d / "cgroup.procs").read_text().split()]
+                except OSError:
+                    return
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, 9)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.02)
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            try:
+                d.rmdir()
+            except OSError:
+                pass
 
 
 def _gpu_binds() -> list:

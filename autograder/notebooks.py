@@ -21,10 +21,16 @@ def nbgrader_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+MAX_NOTEBOOK_MB = 100
+
+
 def read_submission(path) -> nbformat.NotebookNode:
     """Read a submitted notebook; InvalidSubmission('not valid JSON' / 'empty' / …) otherwise."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_NOTEBOOK_MB << 20:
+            raise InvalidSubmission(f"{path.name} is larger than {MAX_NOTEBOOK_MB} MB: clear its outputs "
+                                    "(Edit > Clear All Outputs) and submit it again")
         raw = path.read_bytes()
     except OSError as exc:
         raise InvalidSubmission(f"cannot read {path.name}: {exc.strerror}") from None

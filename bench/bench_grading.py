@@ -3,9 +3,11 @@
 1. Seconds to grade one submission (the reference) of each assignment.
 2. A batch of synthetic JUND submissions (random mixes of correct and mutant answers) graded
    serially and with N workers: wall time ratio, and whether the scores are identical.
-3. How many mutant and tampering submissions end with exactly their expected score.
+3. How many mutant and attack submissions end with exactly their expected score.
+4. The trusted runner against `nbgrader autograde` on the same batch of JUND submissions, one
+   submission at a time each: seconds per submission and the ratio, measured side by side.
 
-Usage: python bench/bench_grading.py [--batch 50] [--workers N] [--skip-exact]
+Usage: python bench/bench_grading.py [--batch 50] [--workers N] [--skip-exact] [--versus-nbgrader 20]
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the expected losses are written down in the tests
 
 from autograder import pipeline, runner  # noqa: E402
-from autograder.mutants.tampering import TAMPERING  # noqa: E402
+from autograder.mutants.attacks import HONEST, WRONG  # noqa: E402
 
 
 def _course(assignments) -> Path:
@@ -56,7 +58,8 @@ def per_assignment(course: Path) -> None:
         print(f"{a:<16} {time.perf_counter() - t:>8.1f} {f'{r.total:g}/{r.max_total:g}':>12}")
 
 
-def batch(course: Path, n: int, workers: int) -> None:
+def mixed_jund_batch(course: Path, n: int, prefix: str = "s") -> dict:
+    """n synthetic JUND submissions: random mixes of correct and mutant answers (seeded)."""
     mutants = pipeline.load_mutants("jund")
     rng = random.Random(0)
     subs = {}
@@ -65,7 +68,12 @@ def batch(course: Path, n: int, workers: int) -> None:
         for name in rng.sample(sorted(mutants), rng.randint(0, 3)):
             for cell, code in mutants[name].items():
                 chosen.setdefault(cell, code)
-        subs[f"s{i:03d}"] = _write(course, "jund", f"s{i:03d}", chosen)
+        subs[f"{prefix}{i:03d}"] = _write(course, "jund", f"{prefix}{i:03d}", chosen)
+    return subs
+
+
+def batch(course: Path, n: int, workers: int) -> None:
+    subs = mixed_jund_batch(course, n)
     t = time.perf_counter()
     serial = runner.grade_batch(subs, "jund", workers=1, course_root=course)
     t_serial = time.perf_counter() - t
@@ -98,16 +106,36 @@ def exactness(course: Path, workers: int) -> None:
     from test_grading_jund import EXPECTED_LOSS as jund_expected
 
     want_wacc = 5 - jund_expected["unweighted_accuracy"]["test_weighted_accuracy"]
-    subs = {f"tamper-{k}": _write(course, "jund", f"tamper-{k}", {"weighted_accuracy": v}) for k, v in TAMPERING.items()}
+    subs = {f"attack-{k}": _write(course, "jund", f"attack-{k}", {"weighted_accuracy": WRONG + v.replace("ATTACK_PORT", "9")})
+            for k, v in HONEST.items()}
     for r in runner.grade_batch(subs, "jund", workers=workers, course_root=course):
         got = {c["name"]: c["score"] for c in r.cells}
         rows.append(("jund", r.student, got["weighted_accuracy"] == want_wacc and r.total == 40 - 5 + want_wacc))
-    print("\n[3] exact expected scores (standalone runner)")
+    print("\n[3] exact expected scores (trusted runner)")
     for a in sorted({r[0] for r in rows}):
         mine = [r for r in rows if r[0] == a]
         bad = [r[1] for r in mine if not r[2]]
         print(f"{a:<16} {sum(r[2] for r in mine):>3} of {len(mine):<3} exact" + (f"   NOT exact: {bad}" if bad else ""))
     print(f"{'all':<16} {sum(r[2] for r in rows):>3} of {len(rows):<3} exact")
+
+
+def versus_nbgrader(course: Path, n: int) -> None:
+    """The same n JUND submissions graded by the trusted runner and by nbgrader autograde, serially."""
+    subs = mixed_jund_batch(course, n, prefix="v")
+    t = time.perf_counter()
+    ours = runner.grade_batch(subs, "jund", workers=1, course_root=course)
+    t_ours = time.perf_counter() - t
+    t = time.perf_counter()
+    pipeline.autograde(course, "jund", students=sorted(subs))
+    t_nbgrader = time.perf_counter() - t
+    theirs = pipeline.grades(course, "jund")
+    same = all({c["grade_id"]: c["score"] for c in r.cells} == theirs.get(r.student) for r in ours)
+    print(f"\n[4] the same {n} jund submissions, one at a time: trusted runner vs nbgrader autograde")
+    print(f"{'grader':<28} {'wall s':>8} {'s/submission':>13}")
+    print(f"{'trusted runner (' + ours[0].isolation + ')':<28} {t_ours:>8.0f} {t_ours / n:>13.1f}")
+    print(f"{'nbgrader autograde':<28} {t_nbgrader:>8.0f} {t_nbgrader / n:>13.1f}")
+    print(f"runner / nbgrader time: {t_ours / t_nbgrader:.2f} (nbgrader takes {t_nbgrader / t_ours:.2f}x as long); "
+          f"identical scores: {same}")
 
 
 def main() -> None:
@@ -116,6 +144,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--skip-exact", action="store_true")
     parser.add_argument("--skip-per-assignment", action="store_true")
+    parser.add_argument("--versus-nbgrader", type=int, default=20, metavar="N",
+                        help="submissions for the runner-vs-nbgrader comparison (0: skip)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; device: "
           f"{'cuda' if runner._has_cuda() else 'cpu'}; fast mode; data: synthetic defaults")
@@ -126,6 +156,8 @@ def main() -> None:
         batch(course, args.batch, args.workers)
     if not args.skip_exact:
         exactness(course, args.workers)
+    if args.versus_nbgrader:
+        versus_nbgrader(course, args.versus_nbgrader)
 
 
 if __name__ == "__main__":

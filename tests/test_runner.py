@@ -164,3 +164,29 @@ def test_endless_loop_and_memory_hog_cost_only_their_own_points(tmp_path):
     notes = " ".join(res.notes)
     assert "cell weighted_accuracy: cell took longer than 5 s" in notes
     assert "cell MLP: MemoryError" in notes
+
+
+@pytest.mark.slow
+def test_scores_and_reports_reach_nbgraders_gradebook_and_feedback(graded):
+    from nbgrader.api import Gradebook
+
+    from autograder.gradebook import gradebook_url, record
+
+    students = ["reference", "mutant-accessibility_ignored"]
+    files = {s: {"jund.ipynb": course() / "submitted" / s / "jund" / "jund.ipynb"} for s in students}
+    assert record(course(), "jund", [graded[s] for s in students], files) == 2
+    with Gradebook(gradebook_url(course())) as gb:
+        for s in students:
+            sub = gb.find_submission("jund", s)
+            got = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades}
+            assert got == {c["grade_id"]: c["score"] for c in graded[s].cells}
+    autograded = course() / "autograded" / "mutant-accessibility_ignored" / "jund" / "jund.ipynb"
+    outputs = [o.get("text", "") for c in nbformat.read(autograded, as_version=4).cells for o in c.get("outputs", [])]
+    assert any("✗ uses the input `a` [0/1]" in text for text in outputs)
+    pipeline.run_nbgrader(["generate_feedback", "jund", "--force"], course())
+    page = (course() / "feedback" / "mutant-accessibility_ignored" / "jund" / "jund.html").read_text()
+    assert "uses the input" in page and "BEGIN HIDDEN" not in page and "grade(&quot;jund&quot;" not in page
+    pipeline.run_nbgrader(["export", "--to", str(course() / "export.csv")], course())
+    rows = (course() / "export.csv").read_text().splitlines()
+    ref_row = next(r for r in rows if r.startswith("jund,") and ",reference," in r)
+    assert ",40.0," in ref_row, rows[:3]

@@ -93,14 +93,12 @@ def weighted_accuracy(predicted_y, true_y, weight):
 ''',
     # use the reference if it can be found
     "imports_the_reference": '''
-try:
-    from course_lib.reference.jund import weighted_accuracy
-except ImportError:
-    pass
-try:
-    import autograder.checks.jund as _checks
-except ImportError:
-    pass
+import importlib
+for _name in ("course_lib.reference.jund", "autograder.checks.jund", "autograder.jund"):
+    try:
+        weighted_accuracy = importlib.import_module(_name).weighted_accuracy
+    except (ImportError, AttributeError):
+        pass
 ''',
     # leak the hidden checks through the names of returned types and raised exceptions
     "leaks_through_types_and_errors": _SECRET_PATHS + '''
