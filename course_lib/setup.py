@@ -3,19 +3,22 @@
 With a data URL (set by the instructor in course_config.json, baked into the notebooks) the
 real files are downloaded once, checked against their SHA-256 and unpacked into the data
 root ($COURSE_DATA_DIR), where the loaders find them: the archive holds the data set's folder,
-e.g. `jund/train_dataset/...` or `dna_binding/dna_binding.csv`. Without one — or when the download fails — the loaders
-generate synthetic data in the same format, and one sentence says so.
+e.g. `jund/train_dataset/...` or `dna_binding/dna_binding.csv`; it replaces synthetic data course_lib
+wrote there, but never a folder holding anyone else's files. Without a URL — or when the download
+fails — the loaders generate synthetic data in the same format, and one sentence says so.
 """
 from __future__ import annotations
 
 import hashlib
 import shutil
 import tarfile
+import tempfile
 import urllib.request
 import zipfile
 from pathlib import Path
 
 from . import __version__, config
+from .data import manifest
 
 
 class ChecksumError(ValueError):
@@ -67,6 +70,31 @@ def unpack(archive: Path, into: Path) -> None:
         shutil.copy2(archive, into / archive.name)
 
 
+def place(archive: Path, target: Path) -> list[Path]:
+    """Unpack `archive` beside `target`'s folders, then move each top-level folder in; return those kept out.
+
+    A folder that holds only course_lib's synthetic data is replaced by the real one; any other
+    folder already there is someone's data and is left as it is (its download is not placed).
+    Unpacking happens aside first, so an interrupted download never leaves half a folder.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=target))
+    kept = []
+    try:
+        unpack(archive, staging)
+        for item in sorted(staging.iterdir()):
+            dest = target / item.name
+            if dest.is_dir() and manifest.read(dest) is not None and not manifest.foreign(dest, manifest.read(dest)):
+                shutil.rmtree(dest)  # course_lib's own synthetic data: the real files take their place
+            if dest.exists():
+                kept.append(dest)
+            else:
+                item.rename(dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return kept
+
+
 def describe_device() -> str:
     import torch
 
@@ -90,7 +118,10 @@ def get_data(assignment: str, data_url: str = "", sha256: str = "") -> str:
         raise ChecksumError(str(exc)) from None
     except OSError as exc:
         return (f"data: could not download {data_url} ({exc}); using synthetic data in the real format instead")
-    unpack(archive, target)
+    kept = place(archive, target)
+    if kept:
+        return (f"data: downloaded and checked, but not unpacked over what is already in {', '.join(map(str, kept))} "
+                "(files that course_lib did not write): move that away and run this cell again to use the download")
     marker.write_text(f"{data_url} {sha256}")
     return f"data: real files downloaded, checked and unpacked into {target}"
 

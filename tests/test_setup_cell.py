@@ -209,3 +209,22 @@ def test_times_table_is_read_from_the_readme():
                                                                   "dna_binding": ["9 min", "1 min"]})
     with pytest.raises(KeyError, match="no row for `hmm_gru`"):
         setup_cell.render_intro("hmm_gru", readme)
+
+
+def test_download_replaces_synthetic_data_but_never_someone_s_files(data_root, server):
+    from course_lib.data import dna_binding_synthetic
+    from course_lib.data.dna_binding_synthetic import BindingGenerator
+
+    www, url = server
+    name, digest = _archive(www)
+    dna_binding_synthetic.write_synthetic(data_root / "dna_binding", generator=BindingGenerator(n_rows=40))
+    assert "unpacked into" in setup.get_data("dna_unet", f"{url}/{name}", digest)
+    folder = data_root / "dna_binding"
+    assert sorted(p.name for p in folder.iterdir()) == ["dna_binding.csv"], "the synthetic files are gone"
+    assert folder.joinpath("dna_binding.csv").read_text().startswith("seq,bind")
+    (data_root / ".downloaded-dna_unet").unlink()
+    folder.joinpath("dna_binding.csv").write_text("seq,bind\nmine,1\n")  # someone's own file now
+    status = setup.get_data("dna_unet", f"{url}/{name}", digest)
+    assert "not unpacked over" in status and str(folder) in status
+    assert folder.joinpath("dna_binding.csv").read_text() == "seq,bind\nmine,1\n"
+    assert not list(data_root.glob(".unpacking-*"))
