@@ -109,3 +109,20 @@ def test_cached_split_is_read_only(folder):
         again.states[0, 0] = 1
     with pytest.raises(TypeError):
         again.dna[0] = "ACGT"
+
+
+def test_a_reader_waits_for_the_writer_of_a_folder(tmp_path):
+    """Two processes, one folder: the second waits for the first's synthetic data instead of writing its own."""
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "hmm"
+    reader = f"from course_lib.datasets import load_hmm; print(sorted(len(s) for s in load_hmm({str(folder)!r}, fast=False).values()))"
+    with manifest.locked(folder):
+        proc = subprocess.Popen([sys.executable, "-c", reader], stdout=subprocess.PIPE, text=True)
+        time.sleep(2)
+        assert proc.poll() is None, "the reader should wait while the folder is being written"
+        hmm_synthetic.write_synthetic(folder, seed=1, sizes=SMALL, length=60)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and out.strip() == str(sorted(SMALL.values())), out

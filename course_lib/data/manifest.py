@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 NAME = "synthetic.json"
+LOCK = ".synthetic.lock"
 
 
 class ForeignFilesError(FileExistsError):
@@ -126,18 +129,43 @@ def _some(names: list, shown: int = 5) -> str:
     return ", ".join(names[:shown]) + more
 
 
+@contextmanager
+def locked(folder):
+    """Hold the writer lock of `folder` (one writer at a time across processes; others wait).
+
+    In a folder nobody can write to, there is nothing to wait for: no lock is taken.
+    """
+    from filelock import FileLock
+
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        lock = FileLock(Path(folder) / LOCK, is_singleton=True)  # one object per path: re-entrant
+        lock.acquire()
+    except OSError:
+        lock = None
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.release()
+
+
 def write_once(folder, params: dict, write_files, force: bool = False) -> dict:
     """The manifest of `folder`, after `write_files(folder) -> facts` unless it holds data from `params`.
 
     The writer of every synthetic data set: cached by parameters; refuses a folder with files
     course_lib did not write (ForeignFilesError); records the facts (ceilings) and the files.
+    A manifest without a file list is written before the data, so that a reader never takes a
+    folder being written for real data (it waits for the lock instead).
     """
-    old = None if force else current(folder, params)
-    if old is not None:
-        return old
-    claim(folder)
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    return write(folder, params, **write_files(Path(folder)))
+    claim(folder)  # before the lock too: not even a lock file goes into someone's folder
+    with locked(folder):
+        old = None if force else current(folder, params)
+        if old is not None:
+            return old
+        claim(folder)
+        _write_json(Path(folder), {"params": params, "writing": True})
+        return write(folder, params, **write_files(Path(folder)))
 
 
 def write(folder, params: dict, **facts) -> dict:
@@ -147,7 +175,14 @@ def write(folder, params: dict, **facts) -> dict:
     """
     root = Path(folder)
     files = {rel: fingerprint(root / rel) for rel in data_files(root)}
-    manifest = json.loads(json.dumps({"params": params, **facts, "files": files}))
+    return _write_json(root, {"params": params, **facts, "files": files})
+
+
+def _write_json(root: Path, manifest: dict) -> dict:
+    """Write the manifest whole or not at all (a reader never sees half of it); return it as it reads back."""
+    manifest = json.loads(json.dumps(manifest))
     root.mkdir(parents=True, exist_ok=True)
-    (root / NAME).write_text(json.dumps(manifest, indent=2))
+    tmp = root / f".{NAME}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2))
+    os.replace(tmp, root / NAME)
     return manifest

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config
+from .manifest import locked
 
 TARBALL = "cell_segmentation_jpeg.tar.gz"
 IMAGE_SIZE = 256
@@ -81,23 +82,25 @@ def list_pairs(folder) -> list[tuple[Path, Path]]:
 def extract_tarball(tar_path, out_dir) -> Path:
     """Extract the image/mask pairs of a course tarball into `out_dir` (flat); cached; returns out_dir."""
     tar_path, out_dir = Path(tar_path), Path(out_dir)
-    done = out_dir / ".extracted"
-    if done.exists() and done.read_text() == str(tar_path.stat().st_mtime_ns):
+    done, stamp = out_dir / ".extracted", str(tar_path.stat().st_mtime_ns)
+    if done.exists() and done.read_text() == stamp:
         return out_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.iterdir():          # pairs of an older extraction must not mix in
-        if _PAIR_NAME.match(stale.name):
-            stale.unlink()
-    try:
-        with tarfile.open(tar_path, "r:*") as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and _PAIR_NAME.match(Path(m.name).name)]
-            if not members:
-                raise ValueError(f"{tar_path}: no {{k}}_cells.jpg / {{k}}_masks.jpg files inside")
-            for member in members:  # flat names only: nothing can escape out_dir
-                (out_dir / Path(member.name).name).write_bytes(tar.extractfile(member).read())
-    except tarfile.TarError as exc:
-        raise ValueError(f"{tar_path}: not a readable tar archive ({exc})") from None
-    done.write_text(str(tar_path.stat().st_mtime_ns))
+    with locked(out_dir):  # one process extracts; the others wait, then find it done
+        if done.exists() and done.read_text() == stamp:
+            return out_dir
+        for stale in out_dir.iterdir():          # pairs of an older extraction must not mix in
+            if _PAIR_NAME.match(stale.name):
+                stale.unlink()
+        try:
+            with tarfile.open(tar_path, "r:*") as tar:
+                members = [m for m in tar.getmembers() if m.isfile() and _PAIR_NAME.match(Path(m.name).name)]
+                if not members:
+                    raise ValueError(f"{tar_path}: no {{k}}_cells.jpg / {{k}}_masks.jpg files inside")
+                for member in members:  # flat names only: nothing can escape out_dir
+                    (out_dir / Path(member.name).name).write_bytes(tar.extractfile(member).read())
+        except tarfile.TarError as exc:
+            raise ValueError(f"{tar_path}: not a readable tar archive ({exc})") from None
+        done.write_text(stamp)
     return out_dir
 
 

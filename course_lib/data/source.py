@@ -4,10 +4,11 @@ A `DataSource` ties a data set's reader (`course_lib.data.<set>`) to its synthet
 (`course_lib.data.<set>_synthetic`); `course_lib.datasets` declares one per data set. Its
 `load()` reads
 
-* real files, when the folder holds any file course_lib did not write: they are never
-  written to, and if part of the data set is missing the error names the missing files;
+* real files, when the folder holds files but no `synthetic.json`: they are never written to,
+  and if part of the data set is missing the error names the missing files;
 * otherwise synthetic data in the same format, written there first if needed (deterministic,
-  cached: see `course_lib.data.manifest`).
+  cached: see `course_lib.data.manifest`); a file someone added to or changed in such a folder
+  is an error that names it.
 """
 from __future__ import annotations
 
@@ -92,14 +93,16 @@ class DataSource:
             return target, _manifest_listing(target)
         if path is not None and not target.exists() and target.suffix:
             raise FileNotFoundError(f"{target}: no such file")
-        found = manifest.read(target)
-        if found is None and manifest.data_files(target):
+        files = manifest.data_files(target)  # before the manifest: a writer writes its manifest first
+        if files and manifest.read(target) is None:
             self._check_complete(target)
             return target, None
-        manifest.claim(target)  # synthetic data share their folder with nothing else
-        if found is not None and path is not None and "files" in found and not manifest.changed(target, found):
-            return target, found
-        return target, self.write(target, seed=seed)
+        with manifest.locked(target):  # wait for a writer busy there
+            found = manifest.read(target)
+            manifest.claim(target)  # synthetic data share their folder with nothing else
+            if path is not None and found is not None and "files" in found and not manifest.changed(target, found):
+                return target, found
+            return target, self.write(target, seed=seed)
 
     def _check_complete(self, folder: Path) -> None:
         """IncompleteDataError naming what a folder of real files lacks (nothing: returns)."""
