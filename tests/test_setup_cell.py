@@ -228,3 +228,14 @@ def test_download_replaces_synthetic_data_but_never_someone_s_files(data_root, s
     assert "not unpacked over" in status and str(folder) in status
     assert folder.joinpath("dna_binding.csv").read_text() == "seq,bind\nmine,1\n"
     assert not list(data_root.glob(".unpacking-*"))
+
+
+def test_every_release_folder_carries_the_student_wheel():
+    import zipfile
+
+    for folder in sorted(p for p in (REPO / "release").iterdir() if p.is_dir()):
+        wheel = folder / wheel_name()
+        assert wheel.is_file(), f"{wheel} missing: run make release"
+        with zipfile.ZipFile(wheel) as zf:
+            names = zf.namelist()
+        assert "course_lib/setup.py" in names and not [n for n in names if "/reference/" in n], wheel
