@@ -7,13 +7,24 @@ PYTEST_WORKERS ?= 2
 # e.g. make demo ASSIGNMENTS="jund rnacompete" (default: every assignment)
 ASSIGNMENTS ?=
 
-.PHONY: demo test release student-build bench notebook-times clean
+.PHONY: demo test release student-build bench notebook-times clean sandbox
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -qq --upgrade pip
 	$(PY) -m pip install -qq -c constraints.txt -e ".[dev]"
+	@$(MAKE) --no-print-directory sandbox
 	touch $@
+
+## sandbox: bubblewrap, which isolates each graded notebook (installed when running as root; see README, Threat model)
+sandbox:
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing bubblewrap (the grading sandbox)"; \
+		apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null; }; \
+	else echo "note: bubblewrap is not installed; ask your administrator for the Debian package 'bubblewrap'"; \
+		echo "      (grading then runs the worker as another uid if root, else without isolation)"; fi
 
 ## demo: build the release, autograde sample submissions in fast mode, print the grade tables
 demo: $(VENV)/.installed
@@ -22,7 +33,7 @@ demo: $(VENV)/.installed
 
 ## test: the course's own test suite (what CI runs); one torch thread per test worker
 test: export OMP_NUM_THREADS = 1
-test: $(VENV)/.installed
+test: $(VENV)/.installed sandbox
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q -p no:cacheprovider
 
 ## release: regenerate release/ from source/ with nbgrader

@@ -7,6 +7,7 @@
   collect        LMS download (zip or folder) -> submitted/<student>/<assignment>/
   grade          grade every submitted/<student>/<assignment>/ in parallel -> grades/<assignment>/
   run            grade one submission (a notebook or a folder) -> results.json (Gradescope format)
+  judge          grade one notebook with the hidden checks (what `grade` and `run` call) -> JSON
   gradescope     build the Gradescope autograder zip of an assignment
   solutions      after the deadline: notebooks with the reference code inlined, executed
 """
@@ -21,12 +22,15 @@ from . import pipeline
 
 
 def cmd_release(args) -> int:
+    from .grade_cells import sync_grade_cells
     from .setup_cell import sync_setup_cells
 
     for a in args.assignment or pipeline.assignments():
         t = time.perf_counter()
         for path in sync_setup_cells(pipeline.REPO_ROOT, a):
             print(f"{path.relative_to(pipeline.REPO_ROOT)}: first cells updated (README times, course_config.json)")
+        for path in sync_grade_cells(pipeline.REPO_ROOT, a):
+            print(f"{path.relative_to(pipeline.REPO_ROOT)}: grade cells updated from autograder/checks/{a}.py")
         pipeline.generate_release(pipeline.REPO_ROOT, a)
         print(f"release/{a}: generated in {time.perf_counter() - t:.1f} s")
     return 0
@@ -145,6 +149,27 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_judge(args) -> int:
+    import json
+
+    from .isolation import choose
+    from .judge import Settings, judge_notebook
+
+    course = Path(args.course)
+    hidden = tuple(course / p for p in ("source", "submitted", "autograded", "feedback", "grades", "gradebook.db"))
+    settings = Settings(isolation=choose(args.isolation, probe=not args.no_probe), fast=not args.full,
+                        cell_budget_s=args.cell_budget, notebook_budget_s=args.notebook_budget,
+                        memory_mb=args.memory_mb, hidden=hidden)
+    result = judge_notebook(Path(args.submission), Path(args.source), args.assignment, settings,
+                            items=args.only or None)
+    text = json.dumps(result, indent=1)
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        print(text)
+    return 0
+
+
 def cmd_gradescope(args) -> int:
     from .gradescope import build_zip
 
@@ -199,6 +224,20 @@ def main(argv=None) -> int:
     p.add_argument("--results", help="where to write results.json")
     p.add_argument("--full", action="store_true", help="grade without fast mode")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("judge", help="grade one notebook with the hidden checks -> JSON")
+    p.add_argument("submission", help="the submitted notebook")
+    p.add_argument("--source", required=True, help="its source notebook")
+    p.add_argument("--assignment", "-a", required=True)
+    p.add_argument("--course", default=str(pipeline.REPO_ROOT), help="course folder (hidden from the worker)")
+    p.add_argument("--out", help="write the JSON result here (default: stdout)")
+    p.add_argument("--isolation", choices=("bubblewrap", "uid", "none"), help="default: the strongest available")
+    p.add_argument("--no-probe", action="store_true", help="trust --isolation without probing it")
+    p.add_argument("--full", action="store_true", help="grade without fast mode")
+    p.add_argument("--cell-budget", type=float, default=120)
+    p.add_argument("--notebook-budget", type=float, default=900)
+    p.add_argument("--memory-mb", type=int, default=6000)
+    p.add_argument("--only", action="append", help="grade only this item (repeatable)")
+    p.set_defaults(func=cmd_judge)
     p = sub.add_parser("gradescope", help="build the Gradescope autograder zip")
     p.add_argument("--assignment", "-a", required=True)
     p.add_argument("--course", default=str(pipeline.REPO_ROOT))

@@ -10,6 +10,7 @@ import nbformat
 
 HIDDEN_CALL = re.compile(r"grade\(\s*[\"'](\w+)[\"']\s*,\s*CHECKS\[\s*[\"'](\w+)[\"']\s*\]\s*\)")
 HIDDEN_MODULE = re.compile(r"from\s+autograder\.(\w+)\s+import\s+CHECKS")
+PYTEST_CALL = re.compile(r"grade\(\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']\s*\)")
 
 
 class InvalidSubmission(ValueError):
@@ -50,8 +51,9 @@ class GradedCell:
     """A hidden grade cell of a source notebook and the check it calls."""
     grade_id: str
     points: float
-    module: str
-    name: str
+    module: str                 # the assignment whose checks it runs
+    name: str                   # the graded item
+    engine: str = "pytest"      # "pytest" (autograder/checks) or "legacy" (CHECKS dicts)
 
 
 def graded_cells(source_nb) -> list:
@@ -61,10 +63,14 @@ def graded_cells(source_nb) -> list:
         meta = nbgrader_meta(cell)
         if not meta.get("grade") or cell.cell_type != "code":
             continue
+        new = PYTEST_CALL.search(cell.source)
+        if new:
+            out.append(GradedCell(meta["grade_id"], float(meta["points"]), new.group(1), new.group(2)))
+            continue
         call, module = HIDDEN_CALL.search(cell.source), HIDDEN_MODULE.search(cell.source)
         if not call or not module:
-            raise ValueError(f"grade cell {meta.get('grade_id')!r} does not call grade(name, CHECKS[name])")
-        out.append(GradedCell(meta["grade_id"], float(meta["points"]), module.group(1), call.group(2)))
+            raise ValueError(f"grade cell {meta.get('grade_id')!r} does not call grade(assignment, item)")
+        out.append(GradedCell(meta["grade_id"], float(meta["points"]), module.group(1), call.group(2), "legacy"))
     return out
 
 
@@ -79,12 +85,13 @@ def check_same_assignment(submitted_nb, source_nb, assignment: str) -> None:
                                 "(none of its answer cells are there)")
 
 
-def cells_to_run(source_nb, submitted_nb) -> list:
+def cells_to_run(source_nb, submitted_nb, solutions: bool = True) -> list:
     """(label, code) of the cells that define the student's answers, in the source order.
 
     Locked and provided cells come from the source notebook (edits and deletions are undone),
     answer cells from the submission (a deleted answer cell counts as not answered); the
-    student's free cells and every grade cell are left out.
+    student's free cells and every grade cell are left out. `solutions=False` leaves the
+    answer cells out too (the notebook's own code only).
     """
     answers = {nbgrader_meta(c).get("grade_id"): c.source for c in submitted_nb.cells
                if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
@@ -95,7 +102,8 @@ def cells_to_run(source_nb, submitted_nb) -> list:
             continue
         gid = meta.get("grade_id", "")
         if meta.get("solution"):
-            out.append((gid, answers.get(gid, "raise NotImplementedError()")))
+            if solutions:
+                out.append((gid, answers.get(gid, "raise NotImplementedError()")))
         else:
             out.append((gid, cell.source))
     return out

@@ -101,16 +101,17 @@ def fill_solutions(release_nb, source_nb, replacements: dict | None):
     """A student notebook: the release with its solution cells filled in.
 
     Cells named in `replacements` get that code; the other solution cells get the
-    reference solution from the source notebook. `replacements=None` leaves the release blank.
+    reference solution from the source notebook. Imports of the reference are replaced by its
+    code, as a student's own notebook holds its own code. `replacements=None` leaves the release blank.
     """
+    from .solutions import REFERENCE_DIR, inline_cell
+
     nb = copy.deepcopy(release_nb)
     if replacements is None:
         return nb
     reference = _solution_cells(source_nb)
     for grade_id, cell in _solution_cells(nb).items():
-        code = replacements.get(grade_id, reference[grade_id].source)
-        cell.source = "\n".join(line for line in code.splitlines() if "### BEGIN SOLUTION" not in line
-                                and "### END SOLUTION" not in line)
+        cell.source = inline_cell(replacements.get(grade_id, reference[grade_id].source), REFERENCE_DIR)
     return nb
 
 

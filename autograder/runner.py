@@ -1,9 +1,11 @@
-"""Grade submissions outside nbgrader: one clean subprocess per notebook, many in parallel.
+"""Grade submissions outside nbgrader: a trusted judge per notebook, many in parallel.
 
-`grade_submission` grades one student's notebooks for an assignment; `grade_batch` grades
-many with N workers (same scores as serial: every submission runs alone in a fresh
-process, seeded). Results become Gradescope's results.json, a grades.csv row and a
-feedback page.
+`grade_notebook` runs `python -m autograder judge` for one notebook (see `judge.py`: the
+student's code runs in an isolated worker, the hidden checks in the judge) and reads the
+judge's result. `grade_submission` grades one student's notebooks for an assignment;
+`grade_batch` grades many with N workers (same scores as serial: every submission runs
+alone, seeded). Results become Gradescope's results.json, a grades.csv row, a feedback page
+and (see `gradebook.py`) nbgrader's gradebook.
 """
 from __future__ import annotations
 
@@ -21,24 +23,28 @@ from pathlib import Path
 
 import nbformat
 
+from .judge import CELL_BUDGET_S, NOTEBOOK_BUDGET_S
 from .notebooks import InvalidSubmission, cells_to_run, check_same_assignment, graded_cells, read_submission
+from .outcomes import GRADER_ERROR
 from .pipeline import REPO_ROOT, grading_env, source_notebooks
 
-CELL_BUDGET_S = 120          # one answer or provided cell
-SUBMISSION_BUDGET_S = 900    # one notebook, everything included
-MEMORY_MB = 6000             # address-space limit of the grading process (CPU only)
+SUBMISSION_BUDGET_S = NOTEBOOK_BUDGET_S
+MEMORY_MB = 6000             # address-space limit of the worker (CPU only)
+JUDGE_SLACK_S = 900          # the judge enforces every budget itself; this only catches a stuck judge
 
 
 @dataclass
 class SubmissionResult:
     student: str
     assignment: str
-    status: str = "graded"               # graded | invalid | timeout | error
+    status: str = "graded"               # graded | invalid | timeout | error | grader-error
     reason: str = ""
     cells: list = field(default_factory=list)   # {grade_id, name, score, max_score, output}
     device: str = "cpu"
     seconds: float = 0.0
-    notes: list = field(default_factory=list)   # e.g. renamed files
+    notes: list = field(default_factory=list)   # e.g. renamed files, errors raised by the student's cells
+    isolation: str = "none"
+    grader_errors: list = field(default_factory=list)   # tracebacks for the instructor, never shown to students
 
     @property
     def total(self) -> float:
@@ -56,14 +62,46 @@ def _zero_cells(source_nb, reason: str) -> list:
 
 def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool = True,
                    timeout_s: float = SUBMISSION_BUDGET_S, cell_budget_s: float = CELL_BUDGET_S,
-                   memory_mb: int = MEMORY_MB) -> tuple:
-    """(cells, device, status, reason) for one submitted notebook against its source notebook."""
+                   memory_mb: int = MEMORY_MB, isolation: str | None = None, course_root=REPO_ROOT,
+                   items=None) -> dict:
+    """The judge's result for one submitted notebook: {cells, status, reason, notes, device, isolation, grader_errors}."""
     source_nb = nbformat.read(source_path, as_version=4)
+    graded = graded_cells(source_nb)
+    if graded and graded[0].engine == "legacy":
+        return _grade_legacy(submitted_path, source_nb, assignment, fast, timeout_s, cell_budget_s, memory_mb)
+    from .isolation import choose
+    mode = choose(isolation).mode
+    with tempfile.TemporaryDirectory(prefix="judge-") as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, "-m", "autograder", "judge", str(submitted_path), "--source", str(source_path),
+               "-a", assignment, "--out", str(out), "--isolation", mode, "--no-probe", "--course", str(course_root),
+               "--cell-budget", str(cell_budget_s), "--notebook-budget", str(timeout_s), "--memory-mb", str(memory_mb)]
+        if not fast:
+            cmd.append("--full")
+        for item in items or ():
+            cmd += ["--only", item]
+        try:
+            proc = subprocess.run(cmd, env=grading_env(fast), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  timeout=timeout_s + JUDGE_SLACK_S)
+            stderr = proc.stderr.decode(errors="replace")[-5000:]
+        except subprocess.TimeoutExpired:
+            stderr = f"the judge did not finish in {timeout_s + JUDGE_SLACK_S:g} s"
+        try:
+            return json.loads(out.read_text())
+        except (OSError, ValueError):
+            return {"cells": _zero_cells(source_nb, GRADER_ERROR), "status": "grader-error", "reason": GRADER_ERROR,
+                    "notes": [], "device": "cpu", "isolation": mode,
+                    "grader_errors": [f"the judge of {submitted_path} wrote no result:\n{stderr}"]}
+
+
+def _grade_legacy(submitted_path, source_nb, assignment, fast, timeout_s, cell_budget_s, memory_mb) -> dict:
+    """Notebooks whose grade cells still call the old in-process checks (autograder/<a>.py)."""
+    base = {"notes": [], "device": "cpu", "isolation": "none", "grader_errors": []}
     try:
         submitted = read_submission(submitted_path)
         check_same_assignment(submitted, source_nb, assignment)
     except InvalidSubmission as exc:
-        return _zero_cells(source_nb, str(exc)), "cpu", "invalid", str(exc)
+        return {**base, "cells": _zero_cells(source_nb, str(exc)), "status": "invalid", "reason": str(exc)}
     graded = graded_cells(source_nb)
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
         job, result = Path(scratch) / "job.json", Path(tempfile.mkdtemp(prefix="result-")) / "result.json"
@@ -79,20 +117,21 @@ def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool =
         work.mkdir()
         try:
             subprocess.run([sys.executable, "-m", "autograder.sandbox", str(job), str(result)], cwd=work, env=env,
-                           stdout=subprocess.DEVNULL, stderr=None if os.environ.get("AUTOGRADER_DEBUG") else subprocess.DEVNULL, timeout=timeout_s)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout_s)
         except subprocess.TimeoutExpired:
             reason = f"grading stopped after {timeout_s:g} s (endless loop or very long training?)"
-            return _zero_cells(source_nb, reason), "cpu", "timeout", reason
+            return {**base, "cells": _zero_cells(source_nb, reason), "status": "timeout", "reason": reason}
         try:
             payload = json.loads(result.read_text())
         except (OSError, ValueError):
             reason = "the notebook crashed the grader (out of memory?)"
-            return _zero_cells(source_nb, reason), "cpu", "error", reason
+            return {**base, "cells": _zero_cells(source_nb, reason), "status": "error", "reason": reason}
         finally:
             result.unlink(missing_ok=True)
             result.parent.rmdir()
-    errors = [f"cell {label}: {err}" for label, err in payload["cell_log"] if err]
-    return payload["cells"], payload["device"], "graded", "; ".join(errors)
+    notes = [f"cell {label}: {err}" for label, err in payload["cell_log"] if err]
+    return {**base, "cells": payload["cells"], "device": payload["device"], "status": "graded", "reason": "",
+            "notes": notes}
 
 
 def _has_cuda() -> bool:
@@ -114,13 +153,14 @@ def grade_submission(student: str, files: dict, assignment: str, course_root=REP
             res.cells += _zero_cells(nbformat.read(source_path, as_version=4), reason)
             res.status, res.reason = "invalid", reason
             continue
-        cells, device, status, reason = grade_notebook(path, source_path, assignment, **kw)
-        res.cells += cells
-        res.device = device
-        if status == "graded" and reason:
-            res.notes.append(reason)  # errors raised by the student's cells, shown in feedback
-        elif status != "graded":
-            res.status, res.reason = status, "; ".join(filter(None, [res.reason, reason]))
+        payload = grade_notebook(path, source_path, assignment, course_root=course_root, **kw)
+        res.cells += payload["cells"]
+        res.device, res.isolation = payload["device"], payload["isolation"]
+        res.notes += payload["notes"]       # errors raised by the student's cells, shown in feedback
+        res.grader_errors += payload["grader_errors"]
+        if payload["status"] != "graded":
+            res.status = payload["status"]
+            res.reason = "; ".join(filter(None, [res.reason, payload["reason"]]))
     res.seconds = round(time.perf_counter() - start, 1)
     return res
 
@@ -128,7 +168,10 @@ def grade_submission(student: str, files: dict, assignment: str, course_root=REP
 def grade_batch(submissions: dict, assignment: str, workers: int | None = None, course_root=REPO_ROOT,
                 **kw) -> list:
     """Grade {student: {notebook name: path}} with `workers` parallel graders (default: CPU count)."""
+    from .isolation import choose
+
     workers = workers or os.cpu_count() or 1
+    kw["isolation"] = choose(kw.get("isolation")).mode     # probed once for the whole batch
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {s: pool.submit(grade_submission, s, f, assignment, course_root, **kw)
                    for s, f in sorted(submissions.items())}
@@ -144,7 +187,8 @@ def results_json(res: SubmissionResult) -> dict:
     if res.reason:
         summary += f"\n{res.reason}"
     return {"score": res.total, "execution_time": res.seconds, "output": summary, "tests": tests,
-            "extra_data": {"status": res.status, "device": res.device, "notes": res.notes}}
+            "extra_data": {"status": res.status, "device": res.device, "isolation": res.isolation,
+                           "notes": res.notes}}
 
 
 def write_grades_csv(results: list, path) -> Path:
@@ -157,11 +201,12 @@ def write_grades_csv(results: list, path) -> Path:
                 cells.append(c["grade_id"])
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["student", "assignment", "status", "reason", *cells, "total", "max_total", "device", "notes"])
+        w.writerow(["student", "assignment", "status", "reason", *cells, "total", "max_total", "device",
+                    "isolation", "notes"])
         for r in results:
             by = {c["grade_id"]: c["score"] for c in r.cells}
             w.writerow([r.student, r.assignment, r.status, r.reason, *[by.get(c, "") for c in cells], r.total,
-                        r.max_total, r.device, "; ".join(r.notes)])
+                        r.max_total, r.device, r.isolation, "; ".join(r.notes)])
     return path
 
 
@@ -179,7 +224,8 @@ def feedback_html(res: SubmissionResult) -> str:
 
 
 def write_outputs(results: list, out_dir) -> Path:
-    """grades.csv, and per student results.json and feedback.html under out_dir/<student>/."""
+    """grades.csv, per student results.json and feedback.html under out_dir/<student>/, and the
+    instructor's grader-errors.log (tracebacks of checks that crashed; empty when none did)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for r in results:
@@ -187,4 +233,6 @@ def write_outputs(results: list, out_dir) -> Path:
         d.mkdir(exist_ok=True)
         (d / "results.json").write_text(json.dumps(results_json(r), indent=1))
         (d / "feedback.html").write_text(feedback_html(r))
+    log = "".join(f"=== {r.student}\n{e}\n" for r in results for e in r.grader_errors)
+    (out_dir / "grader-errors.log").write_text(log)
     return write_grades_csv(results, out_dir / "grades.csv")

@@ -16,6 +16,7 @@ import nbformat
 from .notebooks import nbgrader_meta
 from .pipeline import REPO_ROOT, grading_env, source_notebooks
 
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "course_lib" / "reference"
 IMPORT = re.compile(r"^\s*from\s+course_lib\.reference\.(\w+)\s+import\s+(.+?)\s*$")
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 
@@ -114,10 +115,9 @@ def build_solutions(assignment: str, out_dir: Path, course_root=REPO_ROOT, execu
     """Write out_dir/<assignment>/<notebook>.ipynb with inlined, executed solutions; return the paths."""
     from nbclient import NotebookClient
 
-    reference_dir = Path(__file__).resolve().parents[1] / "course_lib" / "reference"
     paths = []
     for src in source_notebooks(course_root, assignment):
-        nb = solution_notebook(src, reference_dir)
+        nb = solution_notebook(src, REFERENCE_DIR)
         dest = Path(out_dir) / assignment / src.name
         dest.parent.mkdir(parents=True, exist_ok=True)
         if execute:

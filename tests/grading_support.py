@@ -77,10 +77,14 @@ def assert_feedback_clean(assignment: str) -> None:
         assert leaks == [], f"{page}: {leaks[:3]}"
 
 
-def assert_reference_passes_checks(assignment: str) -> None:
+def assert_reference_passes_checks(assignment: str, namespace: dict | None = None) -> None:
     """Every hidden check gives the reference solution full points (checks alone, no nbgrader)."""
     import importlib
 
+    if uses_pytest_checks(assignment):
+        for item, report in local_reports(assignment, reference_namespace(assignment, namespace)).items():
+            assert report.score == report.max_score, report.text()
+        return
     checks = importlib.import_module(f"autograder.{assignment}").CHECKS
     ref = importlib.import_module(f"course_lib.reference.{assignment}")
     for name, check in checks.items():
@@ -96,12 +100,60 @@ def assert_mutant_loss_in_checks(assignment: str, mutant: str, expected_loss: di
     """
     import importlib
 
-    checks = importlib.import_module(f"autograder.{assignment}").CHECKS
     mutants = pipeline.load_mutants(assignment)
     assert set(expected_loss) == set(mutants) and len(mutants) >= 5, "one expectation per mutant, at least 5"
+    if uses_pytest_checks(assignment):
+        ns = dict(namespace)
+        for source in mutants[mutant].values():
+            exec(source, ns)
+        reports = local_reports(assignment, ns, items=list(mutants[mutant]))
+        for item, report in reports.items():
+            lost = round(report.max_score - report.score, 4)
+            assert lost == expected_loss[mutant].get(f"test_{item}", 0), report.text()
+        return
+    checks = importlib.import_module(f"autograder.{assignment}").CHECKS
     for grade_id, source in mutants[mutant].items():
         ns = dict(namespace)
         exec(source, ns)
         report = checks[grade_id](ns[grade_id])
         lost = round(report.max_score - report.score, 4)
         assert lost == expected_loss[mutant].get(f"test_{grade_id}", 0), report.text()
+
+
+# ------------------------------------------------------------------ the pytest checks, in this process
+def uses_pytest_checks(assignment: str) -> bool:
+    from autograder.grade_cells import has_checks
+    return has_checks(assignment)
+
+
+def local_reports(assignment: str, namespace: dict, items=None, order_seed=None) -> dict:
+    """{item: Report} of the hidden checks run in this process against `namespace` (no sandbox: quick)."""
+    from autograder.judge import run_checks
+    from autograder.remote import local_student
+
+    grading = run_checks(local_student(dict(namespace)), assignment, items=items, order_seed=order_seed)
+    assert not grading.errors, "a check crashed:\n" + "\n".join(tb for _, tb in grading.errors)
+    return grading.reports()
+
+
+def reference_namespace(assignment: str, namespace: dict | None = None) -> dict:
+    """The notebook's set-up names plus every graded item taken from the reference solution."""
+    import importlib
+
+    from autograder.grade_cells import item_points
+
+    ref = importlib.import_module(f"course_lib.reference.{assignment}")
+    return {**(namespace or {}), **{item: getattr(ref, item) for item in item_points(assignment)}}
+
+
+def mutant_losses(assignment: str, namespace: dict, order_seed=None) -> dict:
+    """{mutant: {"test_<item>": points lost}} for every mutant, run through the checks in this process."""
+    losses = {}
+    for mutant, cells in pipeline.load_mutants(assignment).items():
+        ns = dict(namespace)
+        for source in cells.values():
+            exec(source, ns)
+        reports = local_reports(assignment, ns, items=list(cells), order_seed=order_seed)
+        losses[mutant] = {f"test_{item}": round(r.max_score - r.score, 4) for item, r in reports.items()
+                          if r.max_score - r.score > 1e-9}
+    return losses

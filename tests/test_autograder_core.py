@@ -5,7 +5,7 @@ import time
 import numpy as np
 import torch
 
-from autograder import Check, CheckFailed, Property, grade
+from autograder.core import Check, CheckFailed, Property, grade
 from autograder.core import Skipped
 
 

@@ -1,0 +1,218 @@
+"""Hidden checks for the `jund` assignment."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+from course_lib.motifs import load_motif, plant_sites, sample_background
+from course_lib.reference import jund as ref
+
+from ..expect import (as_float, assert_close, cuda, expect_raises, expect_same_gradient, expect_scalar_tensor,
+                      random_labels)
+from ..modeltests import LayerRule, LearnTask, ModelSpec, has_layer, model_tests
+from ..rubric import graded, rubric
+
+SEQ_LEN = 101
+
+
+def _inputs(batch_size: int, gen: torch.Generator):
+    idx = torch.randint(0, 4, (batch_size, SEQ_LEN), generator=gen)
+    X = nn.functional.one_hot(idx, 4).float()
+    a = torch.rand(batch_size, 1, generator=gen)
+    return X, a
+
+
+def _planted_motif_data(gen: torch.Generator, n_train: int = 2048, n_valid: int = 512):
+    """Half the sequences carry a JUND site in their last 16 bp; accessibility is noise.
+
+    The site sits near the end so that an LSTM reading left to right can learn it
+    in a few hundred steps; an MLP, a CNN and an LSTM wired as specified all reach
+    AUROC > 0.95 here.
+    """
+    rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=gen)))
+    pwm = load_motif("MA0491.1").pwm()
+    n = n_train + n_valid
+    seqs = sample_background(rng, (n, SEQ_LEN))
+    y = (np.arange(n) % 2).astype(np.float32)
+    rows = np.flatnonzero(y == 1)
+    window = seqs[:, SEQ_LEN - 16:].copy()
+    plant_sites(rng, window, rows, pwm)
+    seqs[:, SEQ_LEN - 16:] = window
+    X = torch.from_numpy(np.eye(4, dtype=np.float32)[seqs])
+    yt = torch.from_numpy(y).reshape(-1, 1)
+    w = torch.ones(n, 1)
+    a = torch.from_numpy(rng.random((n, 1)).astype(np.float32))
+    data = (X, yt, w, a)
+    return tuple(t[:n_train] for t in data), tuple(t[n_train:] for t in data)
+
+
+def _auroc(logits, y, w) -> float:
+    return roc_auc_score(y.numpy().reshape(-1), logits.numpy().reshape(-1))
+
+
+def _learn(bar: float, points: float) -> LearnTask:
+    return LearnTask(make_data=_planted_motif_data, loss=ref.weighted_bce_loss, metric=_auroc, bar=bar,
+                     steps=300, batch_size=64, lr=3e-3, metric_name="AUROC", points=points)
+
+
+def _spec(title: str, layers: tuple, learn: LearnTask, points: dict) -> ModelSpec:
+    return ModelSpec(title=title, make_inputs=_inputs, output_shape=lambda b: (b, 1), input_names=("X", "a"),
+                     inputs=(0, 3), targets=(1, 2), layers=layers, learn=learn, points=points,
+                     param_range=(500, 2_000_000))
+
+
+def _dropout_rule(points: float) -> LayerRule:
+    return LayerRule("uses dropout", points, has_layer("Dropout", message="no nn.Dropout layer found"))
+
+
+def _two_linear(desc, model):
+    return None if len(desc.find("Linear")) >= 2 else "expected a hidden layer: at least two nn.Linear layers"
+
+
+def _lstm_options(desc, model):
+    lstms = desc.find("LSTM")
+    if not lstms:
+        return "no nn.LSTM layer found"
+    attrs = lstms[0].attrs
+    if attrs.get("input_size") != 4:
+        return f"nn.LSTM input_size is {attrs.get('input_size')}, expected 4 (one per base)"
+    if attrs.get("batch_first") is not True:
+        return "nn.LSTM should be created with batch_first=True"
+    return None
+
+
+TestMLP = model_tests(_spec(
+    "MLP",
+    layers=(LayerRule("has at least one hidden layer", 1, _two_linear),),
+    learn=_learn(bar=0.85, points=2),
+    points={"finite": 0.5, "params": 0.5},
+))
+
+TestCNN = model_tests(_spec(
+    "CNN",
+    layers=(
+        LayerRule("nn.Conv1d with in_channels=4", 1,
+                  has_layer("Conv1d", message="expected an nn.Conv1d with in_channels=4",
+                            where=lambda a: a.get("in_channels") == 4)),
+        LayerRule("uses max-pooling", 0.5, has_layer("MaxPool1d", "AdaptiveMaxPool1d",
+                                                     message="no max-pooling layer found")),
+        _dropout_rule(0.5),
+    ),
+    learn=_learn(bar=0.85, points=1.5),
+    points={"independent": 0.5},
+))
+
+TestLSTMClassifier = model_tests(_spec(
+    "LSTMClassifier",
+    layers=(LayerRule("nn.LSTM(input_size=4, batch_first=True)", 1, _lstm_options), _dropout_rule(0.5)),
+    learn=_learn(bar=0.85, points=1.5),
+    points={},
+))
+
+
+# ---------------------------------------------------------------- weighted_accuracy
+def _wacc_case(seed: int, n: int = 64):
+    rng = np.random.default_rng(seed)
+    return random_labels(rng, n), random_labels(rng, n), rng.uniform(0.1, 3.0, n)
+
+
+@graded("weighted_accuracy")
+class TestWeightedAccuracy:
+    @pytest.fixture
+    def wacc(self, student):
+        student.defined("weighted_accuracy")
+        fn = student.function("weighted_accuracy")
+        return lambda *args, what="weighted_accuracy(...)": as_float(fn(*args, what=what), "weighted_accuracy")
+
+    @rubric(2, "matches the definition on random labels and weights")
+    def test_matches_definition(self, wacc):
+        for seed in range(3):
+            pred, true, w = _wacc_case(seed)
+            assert_close(wacc(pred, true, w), ref.weighted_accuracy(pred, true, w), "on random labels and weights")
+
+    @rubric(1, "accepts lists, NumPy arrays, tensors and bool/int labels")
+    def test_input_types(self, wacc):
+        pred, true, w = _wacc_case(10, 40)
+        want = ref.weighted_accuracy(pred, true, w)
+        variants = {
+            "Python lists": (pred.tolist(), true.tolist(), w.tolist()),
+            "NumPy arrays": (pred, true, w),
+            "torch tensors": (torch.tensor(pred, dtype=torch.float32), torch.tensor(true), torch.tensor(w)),
+            "integer and boolean labels": (pred.astype(bool), true.astype(np.int64), w),
+        }
+        for label, args in variants.items():
+            assert_close(wacc(*args, what=f"with {label}"), want, f"with {label}")
+
+    @rubric(0.5, "accepts (N,) and (N,1) shapes mixed")
+    def test_shapes(self, wacc):
+        pred, true, w = _wacc_case(11, 30)
+        want = ref.weighted_accuracy(pred, true, w)
+        for label, args in {"(N,1) predictions": (pred[:, None], true, w),
+                            "(N,1) labels and weights": (pred, true[:, None], w[:, None]),
+                            "(N,1) tensors": tuple(torch.tensor(v[:, None]) for v in (pred, true, w))}.items():
+            assert_close(wacc(*args, what=f"with {label}"), want, f"with {label}")
+
+    @rubric(1, "zero total weight raises ValueError")
+    def test_zero_weight(self, student):
+        pred, true, _ = _wacc_case(12, 10)
+        fn = student.function("weighted_accuracy")
+        expect_raises("ValueError", lambda: fn(pred, true, np.zeros(10)), "all-zero weights")
+
+    @rubric(0.5, "accepts tensors on the GPU", gpu=True)
+    def test_gpu(self, wacc):
+        pred, true, w = _wacc_case(13, 50)
+        args = cuda(*(torch.tensor(v) for v in (pred, true, w)))
+        assert_close(wacc(*args, what="with CUDA tensors"), ref.weighted_accuracy(pred, true, w), "with CUDA tensors")
+
+
+# ---------------------------------------------------------------- weighted_bce_loss
+def _loss_case(seed: int, n: int = 32, scale: float = 3.0):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, 1, generator=g) * scale
+    y = torch.randint(0, 2, (n, 1), generator=g).float()
+    w = torch.rand(n, 1, generator=g) * 2
+    return logits, y, w
+
+
+@graded("weighted_bce_loss")
+class TestWeightedBCELoss:
+    @pytest.fixture
+    def loss(self, student):
+        student.defined("weighted_bce_loss")
+        return student.function("weighted_bce_loss")
+
+    def _value(self, loss, *args, what: str) -> float:
+        return as_float(loss(*args, what=what), "weighted_bce_loss")
+
+    @rubric(0.5, "returns a scalar tensor")
+    def test_scalar(self, loss):
+        expect_scalar_tensor(loss(*_loss_case(0), what="weighted_bce_loss(logits, y, w)"), "weighted_bce_loss")
+
+    @rubric(2, "matches weighted BCE on random inputs")
+    def test_matches(self, loss):
+        for seed in range(3):
+            args = _loss_case(seed)
+            assert_close(self._value(loss, *args, what="on random logits"), float(ref.weighted_bce_loss(*args)),
+                         "on random logits, labels and weights")
+
+    @rubric(1, "stable for large logits")
+    def test_stable(self, loss):
+        logits = torch.tensor([[60.0], [-60.0], [80.0], [-80.0]])
+        y = torch.tensor([[0.0], [1.0], [1.0], [0.0]])
+        w = torch.ones(4, 1)
+        assert_close(self._value(loss, logits, y, w, what="with large logits"),
+                     float(ref.weighted_bce_loss(logits, y, w)), "with logits of ±60 and ±80 (work from logits)")
+
+    @rubric(1, "zero weights remove samples")
+    def test_zero_weights(self, loss):
+        logits, y, w = _loss_case(5)
+        w[::2] = 0
+        assert_close(self._value(loss, logits, y, w, what="with some zero weights"),
+                     float(ref.weighted_bce_loss(logits, y, w)), "with half of the weights zero")
+
+    @rubric(0.5, "gradient is that of weighted BCE")
+    def test_gradient(self, loss):
+        expect_same_gradient(loss, ref.weighted_bce_loss, _loss_case(6), "weighted BCE", "logits")
