@@ -89,3 +89,12 @@ def test_ignored_names_and_legacy_manifests(tmp_path):
     (tmp_path / manifest.NAME).write_text('{"params": {"seed": 0}}')  # written before file lists existed
     assert manifest.foreign(tmp_path, manifest.read(tmp_path)) == []
     assert manifest.current(tmp_path, {"seed": 0}) is None, "a legacy manifest is rewritten once"
+
+
+def test_a_folder_nobody_can_write_is_read_without_a_lock(tmp_path, monkeypatch):
+    params = manifest.params_of(seed=1)
+    manifest.write_once(tmp_path, params, _write_data)
+    (tmp_path / manifest.LOCK).unlink()
+    monkeypatch.setattr(manifest.os, "access", lambda path, mode: False)  # as on a read-only mount
+    assert manifest.write_once(tmp_path, params, _write_data)["params"] == params
+    assert not (tmp_path / manifest.LOCK).exists()

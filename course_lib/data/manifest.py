@@ -137,10 +137,12 @@ def locked(folder):
     """
     from filelock import FileLock
 
+    lock = None
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        lock = FileLock(Path(folder) / LOCK, is_singleton=True)  # one object per path: re-entrant
-        lock.acquire()
+        if os.access(folder, os.W_OK):  # read-only (a shared copy, a sandbox): no writer to wait for
+            lock = FileLock(Path(folder) / LOCK, is_singleton=True)  # one object per path: re-entrant
+            lock.acquire()
     except OSError:
         lock = None
     try:
