@@ -1,6 +1,6 @@
 """Command line: `python -m autograder <command>` (run from the repository root).
 
-  release        regenerate release/ from source/ with nbgrader
+  release        regenerate release/ from source/ with nbgrader (with the student wheel in each folder)
   demo           release, then autograde sample submissions (reference, blank, mutants) in a
                  scratch course folder and print the grade table
   student-build  build the student wheel of course_lib (no reference, no autograder)
@@ -28,7 +28,7 @@ def cmd_release(args) -> int:
     for a in args.assignment or pipeline.assignments():
         t = time.perf_counter()
         for path in sync_setup_cells(pipeline.REPO_ROOT, a):
-            print(f"{path.relative_to(pipeline.REPO_ROOT)}: set-up cell updated from course_config.json")
+            print(f"{path.relative_to(pipeline.REPO_ROOT)}: first cells updated (README times, course_config.json)")
         for path in sync_grade_cells(pipeline.REPO_ROOT, a):
             print(f"{path.relative_to(pipeline.REPO_ROOT)}: grade cells updated from autograder/checks/{a}.py")
         pipeline.generate_release(pipeline.REPO_ROOT, a)

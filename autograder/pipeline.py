@@ -72,9 +72,14 @@ def run_nbgrader(args: list, course_root, fast: bool = True, timeout: float | No
 
 
 def generate_release(course_root, assignment: str) -> Path:
-    """`nbgrader generate_assignment`: release/<assignment>/ from source/<assignment>/."""
+    """`nbgrader generate_assignment`: release/<assignment>/ from source/<assignment>/, plus the student
+    wheel of course_lib, which travels with the notebooks (their set-up cell installs it)."""
+    from .student_build import build_student_wheel
+
     run_nbgrader(["generate_assignment", assignment, "--force"], course_root)
-    return Path(course_root) / "release" / assignment
+    release = Path(course_root) / "release" / assignment
+    build_student_wheel(release)
+    return release
 
 
 # ------------------------------------------------------------------ sample submissions

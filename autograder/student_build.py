@@ -62,11 +62,16 @@ def _write_wheel(wheel: Path, trees: dict, version: str, summary: str) -> Path:
     return wheel
 
 
+def wheel_name() -> str:
+    """course_lib-<version>-py3-none-any.whl: the file name of both wheels."""
+    return f"{NAME}-{course_lib.__version__}-py3-none-any.whl"
+
+
 def build_student_wheel(out_dir: Path) -> Path:
     """dist/course_lib-<version>-py3-none-any.whl without solutions or checks."""
     package_dir = Path(course_lib.__file__).parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    wheel = out_dir / f"{NAME}-{course_lib.__version__}-py3-none-any.whl"
+    wheel = out_dir / wheel_name()
     return _write_wheel(wheel, {NAME: (package_dir, student_files(package_dir))}, course_lib.__version__,
                         "Deep learning for genomics: course library (student build)")
 
@@ -78,7 +83,7 @@ def build_grader_wheel(out_dir: Path) -> Path:
     package_dir = Path(course_lib.__file__).parent
     grader_dir = Path(autograder.__file__).parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    wheel = out_dir / f"{NAME}-{course_lib.__version__}-py3-none-any.whl"
+    wheel = out_dir / wheel_name()
     trees = {NAME: (package_dir, package_files(package_dir, {"__pycache__"})),
              "autograder": (grader_dir, package_files(grader_dir, {"__pycache__"}))}
     return _write_wheel(wheel, trees, course_lib.__version__,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib.data import ctcf
+from course_lib.datasets import SOURCES
 from course_lib.motifs import dinucleotide_shuffle
 
 REAL_TEXT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ctcf_encode" / "ctcf_ENCSR000AQU.txt"
@@ -23,7 +24,7 @@ def timed(fn, *args):
 
 def main() -> None:
     rows = []
-    path = ctcf.ensure_data()
+    path = ctcf.data_file(SOURCES["ctcf"].ensure()[0])
     ctcf._read_h5_cached.cache_clear()
     splits, seconds = timed(ctcf.read_h5, path)
     n = sum(len(s) for s in splits.values())

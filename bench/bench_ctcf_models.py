@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.data import ctcf
-from course_lib.data.ctcf_synthetic import read_attributes
+from course_lib.datasets import load_ctcf
 from course_lib.evaluation import binary_report
 from course_lib.motifs import load_motif
 from course_lib.reference import ctcf_saliency as ref
@@ -66,10 +66,10 @@ def main() -> None:
     device = pick_device()
     torch.manual_seed(0)
 
-    datasets = {"synthetic CTCF_200.h5": ctcf.load_splits(fast=False)}
+    datasets = {"synthetic CTCF_200.h5": load_ctcf(fast=False)}
     if REAL_TEXT.exists() and not args.skip_real:
-        datasets["real ENCODE ENCSR000AQU"] = ctcf.load_splits(REAL_TEXT, fast=False, seed=0)
-    attributes = read_attributes(ctcf.default_path())
+        datasets["real ENCODE ENCSR000AQU"] = load_ctcf(REAL_TEXT, fast=False, seed=0)
+    attributes = datasets["synthetic CTCF_200.h5"].synthetic
     motif_len = len(load_motif("MA0139.1"))
 
     auroc_rows, overlap_rows = [], []

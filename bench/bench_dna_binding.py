@@ -25,6 +25,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from course_lib.data import dna_binding
+from course_lib.datasets import load_dna_binding
 from course_lib.models.recurrent import init_lstm_
 from course_lib.reference.dna_unet import DNADataset, LSTMSeq, evaluate, train, validate
 from course_lib.training import make_loader, pick_device, seed_everything
@@ -107,9 +108,8 @@ def main() -> None:
     ap.add_argument("--only-lstm", action="store_true", help="skip the k-mer baseline and the CNN")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    path = REAL_CSV if REAL_CSV.exists() and not args.synthetic else dna_binding.ensure_data()
-    label = f"{'real' if path == REAL_CSV else 'synthetic'} {path.name}"
-    splits = dna_binding.load_splits(path, fast=False)
+    splits = load_dna_binding(REAL_CSV if REAL_CSV.exists() and not args.synthetic else None, fast=False)
+    label = f"{'synthetic' if splits.is_synthetic else 'real'} {dna_binding.csv_path(splits.path).name}"
     sizes = {k: len(v) for k, v in splits.items()}
     rows = []
     if not args.only_lstm:

@@ -18,6 +18,7 @@ import torch
 
 from course_lib import config, hmm
 from course_lib.data import hmm as hmm_data
+from course_lib.datasets import load_hmm
 from course_lib.reference import hmm_gru as ref
 from course_lib.training import make_loader, pick_device, predict
 
@@ -50,8 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    data_dir = hmm_data.ensure_data()
-    splits = hmm_data.load_splits(data_dir)
+    splits = load_hmm()
     test = splits["test"]
     ceilings, wall, _ = timed(hmm.decoder_accuracies, test.bases, test.states)
     rows = [(f"exact: {name}", acc, f"{wall:.1f} s for all four") for name, acc in ceilings.items()]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from course_lib.data import jund
-from course_lib.data.jund_synthetic import read_manifest
+from course_lib.datasets import load_jund
 from course_lib.evaluation import binary_report
 from course_lib.reference.jund import CNN, LSTMClassifier, MLP, weighted_accuracy, weighted_bce_loss
 from course_lib.training import fit, make_loader, pick_device, predict
@@ -42,9 +42,9 @@ def train_and_test(model, splits: dict, epochs: int, device, lr: float = 1e-3):
 
 
 def synthetic_table(epochs: int, lstm_epochs: int, device) -> None:
-    data_dir = jund.ensure_data()
-    splits = jund.load_splits(data_dir, fast=False)
-    ceiling = read_manifest(data_dir)["bayes_optimal"]["test"]
+    splits = load_jund(fast=False)
+    data_dir = splits.path
+    ceiling = splits.synthetic["bayes_optimal"]["test"]
     print(f"\n[1] synthetic JUND ({data_dir}; train {len(splits['train']):,} / valid {len(splits['valid']):,} / "
           f"test {len(splits['test']):,}), device {device}")
     print(f"{'model':<16} {'epochs':>6} {'best ep':>7} {'test wacc':>9} {'test AUROC':>10} {'wacc/ceiling':>12} {'train s':>8}")

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from course_lib.data import nuclei
+from course_lib.datasets import load_nuclei
 from course_lib.models import UNet
 from course_lib.reference.dna_unet import ImageDataset, dice_loss, mean_scores
 from course_lib.training import fit, pick_device, seed_everything
@@ -72,8 +73,8 @@ def main() -> None:
     if REAL_TAR.exists() and not args.synthetic:
         pairs, label = nuclei.pairs_from(REAL_TAR, cache_dir=cache), f"real {REAL_TAR.name}"
     else:
-        pairs, label = nuclei.ensure_data(), "synthetic (course_lib.data.nuclei_synthetic)"
-    splits = nuclei.split_pairs(pairs)
+        pairs, label = None, "synthetic (course_lib.data.nuclei_synthetic)"
+    splits = nuclei.split_pairs(pairs) if pairs is not None else load_nuclei(fast=False)
     seed_everything(0)
     loaders = {
         "train": DataLoader(Halved(ImageDataset(splits["train"], augment=True)), batch_size=nuclei.BATCH_SIZE,

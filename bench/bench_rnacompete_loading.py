@@ -24,6 +24,7 @@ import pandas as pd
 from course_lib import config
 from course_lib.data import rnacompete as rc
 from course_lib.data import rnacompete_synthetic as rs
+from course_lib.datasets import load_rnacompete
 
 
 def old_course_loader(path: Path, experiment: str, split: str, seed: int = 0) -> tuple:
@@ -63,10 +64,10 @@ def main() -> None:
 
     shutil.rmtree(rc.cache_dir_for(path), ignore_errors=True)
     rc._load_matrix_cached.cache_clear()
-    first_s, _ = timed(lambda: rc.load_splits(d, fast=False))
+    first_s, _ = timed(lambda: load_rnacompete(d, fast=False))
     rc._load_matrix_cached.cache_clear()   # a new process: only the on-disk cache remains
-    reload_s, splits = timed(lambda: rc.load_splits(d, fast=False))
-    other_s, _ = timed(lambda: rc.load_splits(d, protein="RNCMPT00001", fast=False))
+    reload_s, splits = timed(lambda: load_rnacompete(d, fast=False))
+    other_s, _ = timed(lambda: load_rnacompete(d, protein="RNCMPT00001", fast=False))
     n = {s: len(v) for s, v in splits.items()}
 
     print(f"data: synthetic RNAcompete matrix {args.probes:,} probes x {args.experiments} experiments, "

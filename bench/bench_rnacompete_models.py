@@ -18,6 +18,7 @@ import torch
 from course_lib import config
 from course_lib.data import rnacompete as rc
 from course_lib.data import rnacompete_synthetic as rs
+from course_lib.datasets import load_rnacompete
 from course_lib.reference import rnacompete as ref
 from course_lib.training import make_loader, pick_device, predict, seed_everything
 
@@ -48,7 +49,7 @@ def main() -> None:
     gen = rs.RNACompeteGenerator(n_probes=args.probes)
     d = args.data_dir or config.data_root() / f"rnacompete_models_{args.probes}"
     manifest = rs.write_synthetic(d, seed=0, generator=gen)
-    splits = rc.load_splits(d, fast=False)
+    splits = load_rnacompete(d, fast=False)
     device = pick_device()
     loaders = {name: make_loader(rc.RNACompeteDataset(s), args.batch_size if name == "train" else 2048,
                                  shuffle=name == "train") for name, s in splits.items()}

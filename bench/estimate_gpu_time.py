@@ -60,8 +60,9 @@ class Run:
 
 def jund_runs():
     from course_lib.data import jund
+    from course_lib.datasets import load_jund
     from course_lib.reference.jund import CNN, MLP, LSTMClassifier
-    train = jund.JUNDDataset(jund.read_split(jund.split_dir(jund.ensure_data(), "train")))
+    train = jund.JUNDDataset(load_jund()["train"])
     loader = make_loader(train, 256, shuffle=True)
     return [Run(f"{cls.__name__}({h})", cls(hidden_size=h), loader, 10, (0, 3))
             for cls in (MLP, CNN, LSTMClassifier) for h in (64, 128)]
@@ -69,35 +70,37 @@ def jund_runs():
 
 def rnacompete_runs():
     from course_lib.data import rnacompete
+    from course_lib.datasets import load_rnacompete
     from course_lib.reference.rnacompete import ConvLSTM, DeepBindCNN
-    loader = make_loader(rnacompete.RNACompeteDataset(rnacompete.load_splits(protein="RBFOX1")["train"]), 64,
+    loader = make_loader(rnacompete.RNACompeteDataset(load_rnacompete(protein="RBFOX1")["train"]), 64,
                          shuffle=True)
     return [Run("DeepBindCNN", DeepBindCNN(), loader, 15), Run("ConvLSTM", ConvLSTM(), loader, 15)]
 
 
 def ctcf_runs():
     from course_lib.data import ctcf
+    from course_lib.datasets import load_ctcf
     from course_lib.reference.ctcf_saliency import CTCFNet, CTCFNetRegularized
-    split = ctcf.load_splits()["train"]
+    split = load_ctcf()["train"]
     loader = make_loader(ctcf.CTCFDataset(split), 64, shuffle=True)
     return [Run("CTCFNet", CTCFNet(seq_len=split.seq_len), loader, 20),
             Run("CTCFNetRegularized (at most)", CTCFNetRegularized(seq_len=split.seq_len), loader, 40)]
 
 
 def dna_binding_runs():
-    from course_lib.data import dna_binding
+    from course_lib.datasets import load_dna_binding
     from course_lib.reference.dna_unet import DNADataset, LSTMSeq
-    df = dna_binding.load_splits()["train"]
+    df = load_dna_binding()["train"]
     return [Run("LSTMSeq(64)", LSTMSeq(64), make_loader(DNADataset(df["seq"], df["bind"]), 256, shuffle=True), 60)]
 
 
 def nuclei_runs():
     from torch.utils.data import DataLoader
 
-    from course_lib.data import nuclei
+    from course_lib.datasets import load_nuclei
     from course_lib.models import UNet
     from course_lib.reference.dna_unet import ImageDataset
-    pairs = nuclei.load_pair_splits()["train"]
+    pairs = load_nuclei()["train"]
     return [Run("UNet(base=16)", UNet(base=16), DataLoader(ImageDataset(pairs, augment=True), batch_size=4,
                                                            shuffle=True), 20)]
 
@@ -105,7 +108,8 @@ def nuclei_runs():
 def hmm_gru_runs():
     from course_lib.data import hmm as hmm_data
     from course_lib.reference.hmm_gru import GRUTagger
-    train = hmm_data.HMMDataset(hmm_data.load_splits()["train"])
+    from course_lib.datasets import load_hmm
+    train = hmm_data.HMMDataset(load_hmm()["train"])
     loader = make_loader(train, 64, shuffle=True)
     return [Run(f"GRUTagger(16, bidirectional={b})", GRUTagger(4, 16, 2, bidirectional=b), loader, 3)
             for b in (False, True)]

@@ -1,4 +1,4 @@
-"""Run-time settings shared by every assignment: fast mode and the data folder."""
+"""Run-time settings shared by every assignment: fast mode, the data folder and its cache."""
 from __future__ import annotations
 
 import os
@@ -23,3 +23,11 @@ def data_root() -> Path:
     env = os.environ.get(DATA_ENV)
     root = Path(env).expanduser() if env else Path.home() / ".cache" / "course_lib" / "data"
     return root
+
+
+def cache_dir(name: str) -> Path:
+    """Where parsed or unpacked copies of data set `name` are kept: <data root>/cache/<name>.
+
+    Never inside a data set's own folder, which holds only its files (real ones are never written to).
+    """
+    return data_root() / "cache" / name

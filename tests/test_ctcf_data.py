@@ -1,11 +1,16 @@
 """CTCF readers: the real ENCODE text file, synthetic HDF5 in Koo's layout, errors, fast mode, Dataset."""
+import dataclasses
+import shutil
+
 import h5py
 import numpy as np
 import pytest
 import torch
 
-from course_lib.data import ctcf
-from course_lib.data.ctcf_synthetic import CTCFGenerator, read_attributes, write_synthetic
+from course_lib import datasets
+from course_lib.data import ctcf, manifest
+from course_lib.data.ctcf_synthetic import CTCFGenerator, write_synthetic
+from course_lib.datasets import IncompleteDataError, load_ctcf
 from course_lib.encoding import one_hot_to_string
 from course_lib.training import make_loader
 from conftest import shared_data
@@ -15,9 +20,9 @@ SMALL = CTCFGenerator(sizes={"train": 300, "valid": 60, "test": 80})
 
 @pytest.fixture(scope="module")
 def small_h5(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ctcf") / "CTCF_200.h5"
-    write_synthetic(path, seed=3, generator=SMALL, progress=False)
-    return path
+    folder = tmp_path_factory.mktemp("ctcf")
+    write_synthetic(folder, seed=3, generator=SMALL, progress=False)
+    return folder / ctcf.H5_NAME
 
 
 @pytest.mark.realdata
@@ -31,12 +36,12 @@ def test_real_text_file():
     assert all(name.endswith("_shuf") for name in negative_names)
     first = real_text.read_text().splitlines()[0].split()
     assert one_hot_to_string(split.X[0]) == first[1] and split.names[0] == first[0][1:]
-    parts = ctcf.load_splits(real_text, fast=False, seed=0)
+    parts = load_ctcf(real_text, fast=False, seed=0)
     sizes = {k: len(v) for k, v in parts.items()}
     assert sizes == {"train": 10_800, "valid": 1350, "test": 1350}
     names = [set(v.names) for v in parts.values()]
     assert not (names[0] & names[1]) and not (names[0] & names[2]) and not (names[1] & names[2])
-    again = ctcf.load_splits(real_text, fast=False, seed=0)
+    again = load_ctcf(real_text, fast=False, seed=0)
     assert np.array_equal(again["test"].names, parts["test"].names)
 
 
@@ -83,25 +88,26 @@ def test_negatives_are_dinucleotide_shuffles_of_site_carriers(small_h5):
 
 
 def test_synthetic_is_cached_and_deterministic(tmp_path, small_h5):
-    first = read_attributes(small_h5)
+    first = manifest.read(small_h5.parent)
     mtime = small_h5.stat().st_mtime_ns
-    assert write_synthetic(small_h5, seed=3, generator=SMALL, progress=False) == first
+    assert write_synthetic(small_h5.parent, seed=3, generator=SMALL, progress=False) == first
     assert small_h5.stat().st_mtime_ns == mtime  # not rewritten
-    other = tmp_path / "again.h5"
-    write_synthetic(other, seed=3, generator=SMALL, progress=False)
+    write_synthetic(tmp_path, seed=3, generator=SMALL, progress=False)
+    other = tmp_path / ctcf.H5_NAME
     a, b = ctcf.read_h5(small_h5), ctcf.read_h5(other)
     assert np.array_equal(a["test"].X, b["test"].X) and np.array_equal(a["test"].motif_pos, b["test"].motif_pos)
     assert 0.7 < first["pwm_scan_auroc"]["test"] <= 1.0
 
 
-def test_default_path_uses_synthetic(monkeypatch, tmp_path):
+def test_default_folder_gets_synthetic_data(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     tiny = CTCFGenerator(sizes={"train": 100, "valid": 40, "test": 40})
-    original = write_synthetic
-    monkeypatch.setattr("course_lib.data.ctcf_synthetic.write_synthetic",
-                        lambda path, seed=0: original(path, seed=seed, generator=tiny, progress=False))
-    splits = ctcf.load_splits(fast=False)
-    assert ctcf.default_path() == tmp_path / "ctcf" / "CTCF_200.h5" and ctcf.default_path().exists()
+    source = dataclasses.replace(datasets.SOURCES["ctcf"], write=lambda folder, seed=0: write_synthetic(
+        folder, seed=seed, generator=tiny, progress=False))
+    monkeypatch.setitem(datasets.SOURCES, "ctcf", source)
+    splits = load_ctcf(fast=False)
+    assert splits.path == tmp_path / "ctcf" and (tmp_path / "ctcf" / "CTCF_200.h5").exists()
+    assert splits.is_synthetic and 0.7 < splits.synthetic["pwm_scan_auroc"]["test"] <= 1
     assert {k: len(v) for k, v in splits.items()} == {"train": 100, "valid": 40, "test": 40}
 
 
@@ -112,7 +118,7 @@ def test_fast_mode_shrinks(small_h5, monkeypatch):
     assert {k: len(v) for k, v in small.items()} == {"train": 200, "valid": 50, "test": 50}
     assert small["train"].n_positives == 100
     monkeypatch.setenv("COURSE_FAST", "1")
-    assert len(ctcf.load_splits(small_h5)["train"]) == 200
+    assert len(load_ctcf(small_h5)["train"]) == 200
 
 
 def test_dataset_batches(small_h5):
@@ -128,7 +134,7 @@ def test_dataset_batches(small_h5):
 
 def test_errors_name_file_and_expectation(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.txt"):
-        ctcf.load_splits(tmp_path / "nothing.txt")
+        load_ctcf(tmp_path / "nothing.txt")
     bad = tmp_path / "bad.txt"
     bad.write_text(">a ACGT 1\n>b ACGT\n")
     with pytest.raises(ValueError, match=r"bad.txt:2: expected '>name SEQUENCE label'"):
@@ -172,7 +178,36 @@ def test_text_split_fractions(tmp_path):
     rng = np.random.default_rng(0)
     lines = [f">s{i}{'_shuf' if i % 2 else ''} {''.join(rng.choice(list('ACGT'), 20))} {1 - i % 2}" for i in range(50)]
     path.write_text("\n".join(lines) + "\n")
-    parts = ctcf.load_splits(path, fast=False)
+    parts = load_ctcf(path, fast=False)
     assert [len(p) for p in parts.values()] == [40, 5, 5]
     with pytest.raises(ValueError, match="fractions"):
         ctcf.split_rows(ctcf.read_text(path), fractions=(0.5, 0.5, 0.5))
+
+
+def test_partial_real_data_is_named_and_never_overwritten(tmp_path):
+    """A folder with someone's file but no CTCF data: the error names what is read; nothing is written."""
+    (tmp_path / "peaks.bed").write_text("chr1\t100\t300\n")
+    with pytest.raises(IncompleteDataError, match=r"missing CTCF_200.h5 \(or, instead, \*.txt\)"):
+        load_ctcf(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["peaks.bed"]
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(">s1 ACGT 1\n")
+    with pytest.raises(FileNotFoundError, match="found a.txt, b.txt"):
+        load_ctcf(tmp_path)
+
+
+def test_a_real_file_next_to_synthetic_data_is_not_ignored(small_h5, tmp_path):
+    folder = tmp_path / "ctcf"
+    shutil.copytree(small_h5.parent, folder)
+    (folder / "ctcf_ENCSR000AQU.txt").write_text(">s1 ACGT 1\n>s2 TGCA 0\n")
+    with pytest.raises(FileExistsError, match="did not write: ctcf_ENCSR000AQU.txt"):
+        load_ctcf(folder)
+
+
+def test_cached_split_is_read_only(small_h5):
+    split = ctcf.read_h5(small_h5)["valid"]
+    ds = ctcf.CTCFDataset(split)
+    ds.y[:] = 1
+    assert ctcf.read_h5(small_h5)["valid"].n_positives == SMALL.sizes["valid"] // 2
+    with pytest.raises(ValueError, match="read-only"):
+        split.X[0, 0, 0] = 1

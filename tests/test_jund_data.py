@@ -1,5 +1,6 @@
 """JUND reader (real and synthetic files), its errors, and the synthetic writer."""
 import json
+import shutil
 import warnings
 
 import joblib
@@ -9,6 +10,7 @@ import pytest
 from conftest import shared_data
 from course_lib.data import jund
 from course_lib.data.jund_synthetic import JUNDGenerator, write_synthetic
+from course_lib.datasets import IncompleteDataError, load_jund
 
 SMALL = JUNDGenerator(sizes={"train": 6000, "valid": 1500, "test": 1500}, positive_fraction=0.02)
 
@@ -141,3 +143,71 @@ def test_corrupt_file_is_named(tmp_path, synthetic_dir):
 def test_missing_split_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such split folder"):
         jund.read_split(tmp_path / "nope")
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def _real_split(d, n, seed=0):
+    """A folder of n real-looking rows written by hand (not by course_lib: no manifest)."""
+    rng = np.random.default_rng(seed)
+    d.mkdir(parents=True)
+    y = (np.arange(n) % 2).reshape(n, 1)
+    joblib.dump(np.eye(4, dtype=np.int8)[rng.integers(0, 4, (n, 101))], d / "shard-0-X.joblib")
+    joblib.dump(y, d / "shard-0-y.joblib")
+    joblib.dump(np.ones((n, 1)), d / "shard-0-w.joblib")
+    return d
+
+
+def test_partial_real_data_is_named_and_never_overwritten(tmp_path):
+    """A 7-row real train split and nothing else: an error naming the missing splits, no synthetic data."""
+    _real_split(tmp_path / "train_dataset", 7)
+    before = _snapshot(tmp_path)
+    with pytest.raises(IncompleteDataError, match=r"missing valid_dataset/shard-0-X.joblib.*test_dataset") as err:
+        load_jund(tmp_path)
+    assert str(tmp_path) in str(err.value)
+    assert _snapshot(tmp_path) == before
+    for s in ("valid", "test"):
+        _real_split(tmp_path / f"{s}_dataset", 5)
+    with pytest.warns(jund.MissingAccessibilityWarning):
+        splits = load_jund(tmp_path, fast=False)
+    assert not splits.is_synthetic and len(splits["train"]) == 7 and "real files" in splits.describe()
+
+
+def test_real_valid_split_alone_is_not_replaced(tmp_path):
+    """The real copy here has only valid_dataset: loading it names the two missing splits."""
+    real = shared_data("jund", "valid_dataset")
+    shutil.copytree(real, tmp_path / "valid_dataset")
+    before = _snapshot(tmp_path)
+    with pytest.raises(IncompleteDataError, match="train_dataset/shard-0-X.joblib"):
+        load_jund(tmp_path)
+    assert _snapshot(tmp_path) == before
+
+
+def test_a_person_s_file_in_synthetic_data_stops_a_rewrite(tmp_path):
+    write_synthetic(tmp_path, seed=3, generator=SMALL)
+    joblib.dump(np.zeros((3, 1)), tmp_path / "train_dataset" / "shard-0-y.joblib")  # someone's edit
+    before = _snapshot(tmp_path)
+    with pytest.raises(FileExistsError, match=r"changed since it wrote them: train_dataset/shard-0-y.joblib"):
+        load_jund(tmp_path)
+    assert _snapshot(tmp_path) == before
+
+
+def test_cached_arrays_cannot_be_changed_through_a_dataset(synthetic_dir):
+    d = jund.split_dir(synthetic_dir, "valid")
+    ds = jund.JUNDDataset(d, fast=False)
+    ds.y[:] = 1
+    ds.X[:] = 0
+    again = jund.read_split(d, fast=False)
+    assert again.y.sum() == round(SMALL.sizes["valid"] * SMALL.positive_fraction)
+    assert again.X.sum() > 0
+    with pytest.raises(ValueError, match="read-only"):
+        again.y[:] = 1
+
+
+def test_load_jund_reads_a_synthetic_folder_as_it_is(synthetic_dir):
+    splits = load_jund(synthetic_dir, fast=False)
+    assert splits.is_synthetic and splits.synthetic["params"]["seed"] == 3
+    assert {k: len(v) for k, v in splits.items()} == SMALL.sizes

@@ -10,13 +10,14 @@ from PIL import Image
 from conftest import shared_data
 from course_lib.data import nuclei
 from course_lib.data.nuclei_synthetic import NucleiGenerator, write_synthetic
+from course_lib.datasets import IncompleteDataError, load_nuclei
 
 
 @pytest.fixture(scope="module")
 def synthetic_tar(tmp_path_factory):
-    path = tmp_path_factory.mktemp("nuclei") / nuclei.TARBALL
-    write_synthetic(path, seed=0, generator=NucleiGenerator(n_images=12))
-    return path
+    folder = tmp_path_factory.mktemp("nuclei")
+    write_synthetic(folder, seed=0, generator=NucleiGenerator(n_images=12))
+    return folder / nuclei.TARBALL
 
 
 def test_real_tarball_has_334_binary_pairs(tmp_path):
@@ -50,7 +51,7 @@ def test_synthetic_images_have_touching_nuclei_and_uneven_background():
 
 def test_synthetic_writer_is_cached(synthetic_tar):
     mtime = synthetic_tar.stat().st_mtime_ns
-    write_synthetic(synthetic_tar, seed=0, generator=NucleiGenerator(n_images=12))
+    write_synthetic(synthetic_tar.parent, seed=0, generator=NucleiGenerator(n_images=12))
     assert synthetic_tar.stat().st_mtime_ns == mtime
 
 
@@ -100,5 +101,27 @@ def test_split_70_10_20_disjoint_and_fixed():
 
 def test_default_data_is_synthetic_and_fast_mode_is_small(monkeypatch):
     monkeypatch.setenv("COURSE_FAST", "1")
-    splits = nuclei.load_pair_splits()
-    assert {k: len(v) for k, v in splits.items()} == nuclei.FAST_PAIRS
+    splits = load_nuclei()
+    assert {k: len(v) for k, v in splits.items()} == nuclei.FAST_PAIRS and splits.is_synthetic
+
+
+def test_partial_real_data_is_named_and_never_overwritten(tmp_path):
+    """Real pairs with masks missing, then no images at all: clear errors, nothing written into the folder."""
+    for name in ("0_cells.png", "1_cells.png", "0_masks.png"):
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name)
+    with pytest.raises(ValueError, match="without a partner, e.g. key '1'"):
+        load_nuclei(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0_cells.png", "0_masks.png", "1_cells.png"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("images still to come")
+    with pytest.raises(IncompleteDataError, match=r"missing cell_segmentation_jpeg.tar.gz \(or, instead"):
+        load_nuclei(other)
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
+
+
+def test_tarball_is_unpacked_outside_its_folder(synthetic_tar):
+    pairs = load_nuclei(synthetic_tar.parent, fast=False)["train"]
+    assert not pairs[0][0].is_relative_to(synthetic_tar.parent)
+    assert sorted(p.name for p in synthetic_tar.parent.iterdir() if not p.name.startswith(".")) == \
+        [nuclei.TARBALL, "synthetic.json"]

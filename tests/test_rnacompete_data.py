@@ -11,8 +11,10 @@ import pytest
 import torch
 from scipy import stats
 
+from course_lib.data import manifest
 from course_lib.data import rnacompete as rc
 from course_lib.data import rnacompete_synthetic as rs
+from course_lib.datasets import IncompleteDataError, load_rnacompete
 from course_lib.training import make_loader
 
 SMALL = rs.RNACompeteGenerator(n_probes=1500, n_experiments=5)
@@ -41,9 +43,9 @@ def test_writer_layout_and_manifest(data_dir):
     assert "RNCMPT00168" in header and len(header) == 3 + SMALL.n_experiments
     meta = rc.read_metadata(data_dir / rc.METADATA_FILE)
     assert meta["RBFOX1"] == ["RNCMPT00168"]
-    manifest = rs.read_manifest(data_dir)
-    assert set(manifest["oracle_spearman"]) == set(rc.SPLITS)
-    assert all(0.3 < v < 0.95 for v in manifest["oracle_spearman"].values())
+    written = manifest.read(data_dir)
+    assert set(written["oracle_spearman"]) == set(rc.SPLITS)
+    assert all(0.3 < v < 0.95 for v in written["oracle_spearman"].values())
     table = pd.read_csv(data_dir / rc.DATA_FILE, sep="\t")
     assert set(table["Probe_Set"]) == {"SetA", "SetB"}
     assert table["RNA_Seq"].str.len().max() <= 41 and table["RNA_Seq"].str.fullmatch("[ACGUN]+").all()
@@ -67,30 +69,30 @@ def test_motif_drives_rbfox1_intensity(data_dir):
     ok = np.isfinite(values)
     assert np.median(values[ok & has_site]) > 2 * np.median(values[ok & ~has_site])
     mu = np.load(data_dir / rs.EXPECTED_FILE)
-    splits = rc.load_splits(data_dir, fast=False)
+    splits = load_rnacompete(data_dir, fast=False)
     test = splits["test"]
     keep = test.mask[:, 0] > 0
     rho = stats.spearmanr(mu[test.rows][keep], test.y[keep, 0]).statistic
-    assert rho == pytest.approx(rs.read_manifest(data_dir)["oracle_spearman"]["test"], abs=1e-6)
+    assert rho == pytest.approx(manifest.read(data_dir)["oracle_spearman"]["test"], abs=1e-6)
 
 
 # ---------------------------------------------------------------- reader and splits
 def test_splits_follow_the_sets(data_dir):
-    splits = rc.load_splits(data_dir, fast=False)
+    splits = load_rnacompete(data_dir, fast=False)
     matrix = rc.load_matrix(data_dir / rc.DATA_FILE)
     set_a = np.flatnonzero(matrix.in_set_a)
     tr, va, te = (splits[s].rows for s in rc.SPLITS)
     assert np.array_equal(np.sort(np.concatenate([tr, va])), set_a)
     assert len(va) == round(0.2 * len(set_a))
     assert np.array_equal(te, np.flatnonzero(~matrix.in_set_a))
-    again = rc.load_splits(data_dir, fast=False)
+    again = load_rnacompete(data_dir, fast=False)
     assert np.array_equal(again["valid"].rows, va), "the shuffle must use a fixed seed"
-    other = rc.load_splits(data_dir, fast=False, seed=1)
+    other = load_rnacompete(data_dir, fast=False, seed=1)
     assert not np.array_equal(other["valid"].rows, va)
 
 
 def test_targets_are_clipped_logged_standardized(data_dir):
-    splits = rc.load_splits(data_dir, fast=False)
+    splits = load_rnacompete(data_dir, fast=False)
     train = splits["train"]
     raw = rc.load_matrix(data_dir / rc.DATA_FILE).column("RNCMPT00168")[train.rows].astype(np.float64)
     observed = np.isfinite(raw)
@@ -118,7 +120,7 @@ def test_one_hot_padding_and_n():
 
 
 def test_dataset_items_and_batches(data_dir):
-    split = rc.load_splits(data_dir, fast=False)["valid"]
+    split = load_rnacompete(data_dir, fast=False)["valid"]
     ds = rc.RNACompeteDataset(split)
     x, y, mask = ds[0]
     assert x.shape == (41, 4) and y.shape == (1,) and mask.shape == (1,)
@@ -130,10 +132,10 @@ def test_dataset_items_and_batches(data_dir):
 
 
 def test_fast_mode_shrinks(data_dir, monkeypatch):
-    full = rc.load_splits(data_dir, fast=False)
+    full = load_rnacompete(data_dir, fast=False)
     monkeypatch.setattr(rc, "FAST_ROWS", {"train": 100, "valid": 30, "test": 40})
     monkeypatch.setenv("COURSE_FAST", "1")
-    small = rc.load_splits(data_dir)
+    small = load_rnacompete(data_dir)
     assert [len(small[s]) for s in rc.SPLITS] == [100, 30, 40]
     assert set(small["train"].rows) <= set(full["train"].rows)
     # statistics come from the whole training split, so targets agree row by row
@@ -143,26 +145,26 @@ def test_fast_mode_shrinks(data_dir, monkeypatch):
 
 
 def test_any_protein_by_name_or_id(data_dir):
-    meta = rs.read_manifest(data_dir)["experiments"]
+    meta = manifest.read(data_dir)["experiments"]
     other = meta[2]
-    by_name = rc.load_splits(data_dir, protein=other["protein"], fast=False)
-    by_id = rc.load_splits(data_dir, protein=other["experiment"], fast=False)
+    by_name = load_rnacompete(data_dir, protein=other["protein"], fast=False)
+    by_id = load_rnacompete(data_dir, protein=other["experiment"], fast=False)
     assert by_name["test"].experiment == other["experiment"]
     assert np.array_equal(by_name["test"].y, by_id["test"].y)
-    assert rc.load_splits(data_dir, protein="rbfox1", fast=False)["test"].experiment == "RNCMPT00168"
+    assert load_rnacompete(data_dir, protein="rbfox1", fast=False)["test"].experiment == "RNCMPT00168"
 
 
 # ---------------------------------------------------------------- errors
 def test_unknown_protein_lists_close_matches(data_dir):
     with pytest.raises(KeyError, match="RBFOX1"):
-        rc.load_splits(data_dir, protein="RBFOX", fast=False)
+        load_rnacompete(data_dir, protein="RBFOX", fast=False)
 
 
 def test_metadata_id_missing_from_matrix(tmp_path):
     _write_matrix(tmp_path / rc.DATA_FILE, [("SetA", "p1", "ACGU", 1.0), ("SetB", "p2", "GGCU", 2.0)])
     _write_metadata(tmp_path / rc.METADATA_FILE, [("RBFOX1", "RNCMPT00168"), ("QKI", "RNCMPT00999")])
     with pytest.raises(KeyError, match=r"RNCMPT00999.*close matches: RNCMPT00168"):
-        rc.load_splits(tmp_path, protein="QKI", fast=False)
+        load_rnacompete(tmp_path, protein="QKI", fast=False)
 
 
 @pytest.mark.parametrize("rows, columns, match", [
@@ -235,8 +237,30 @@ def test_real_rnacompete_files_if_present():
     from conftest import shared_data
 
     folder = shared_data("rnacompete")
-    splits = rc.load_splits(folder, protein="RBFOX1", fast=True)
+    splits = load_rnacompete(folder, protein="RBFOX1", fast=True)
     assert splits["test"].experiment == "RNCMPT00168"
     assert all(len(s) > 0 for s in splits.values())
     x, y, mask = rc.RNACompeteDataset(splits["valid"])[[0, 1]]
     assert x.shape == (2, 41, 4) and y.shape == mask.shape == (2, 1)
+
+
+# ---------------------------------------------------------------- real data is never written to
+def test_real_matrix_without_metadata_is_named_not_replaced(tmp_path):
+    """Only metadata.xlsx missing: the error names it; the real norm_data.txt stays as it was."""
+    _write_matrix(tmp_path / rc.DATA_FILE, [("SetA", "p1", "ACGU", 1.0), ("SetB", "p2", "GGCU", 2.0)])
+    before = (tmp_path / rc.DATA_FILE).read_bytes()
+    with pytest.raises(IncompleteDataError, match="missing metadata.xlsx"):
+        load_rnacompete(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [rc.DATA_FILE]
+    assert (tmp_path / rc.DATA_FILE).read_bytes() == before
+
+
+def test_parse_cache_is_kept_outside_the_data_folder(tmp_path):
+    _write_matrix(tmp_path / rc.DATA_FILE, [("SetA", "p1", "ACGU", 1.0), ("SetB", "p2", "GGCU", 2.0)])
+    _write_metadata(tmp_path / rc.METADATA_FILE, [("RBFOX1", "RNCMPT00168")])
+    matrix = rc.load_matrix(tmp_path / rc.DATA_FILE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([rc.DATA_FILE, rc.METADATA_FILE])
+    assert not rc.cache_dir_for(tmp_path / rc.DATA_FILE).is_relative_to(tmp_path)
+    with pytest.raises(ValueError, match="read-only"):
+        matrix.seqs[0, 0] = 3
+    assert rc.load_matrix(tmp_path / rc.DATA_FILE).seqs[0, 0] == 0  # A, as written

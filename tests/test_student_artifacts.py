@@ -43,8 +43,10 @@ def test_release_matches_nbgrader_output(assignment, tmp_path):
     names = sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file())
     assert names == sorted(p.relative_to(committed).as_posix() for p in committed.rglob("*") if p.is_file())
     for name in names:
+        what = "is not the current student build of course_lib" if name.endswith(".whl") else \
+            "differs from what nbgrader generates"
         assert (fresh / name).read_bytes() == (committed / name).read_bytes(), \
-            f"release/{assignment}/{name} differs from what nbgrader generates: run make release"
+            f"release/{assignment}/{name} {what}: run make release"
 
 
 def test_student_wheel_has_no_solutions(tmp_path):

@@ -10,12 +10,11 @@ Two real on-disk formats are read:
   negatives are dinucleotide shuffles whose names end in `_shuf`. A single file holds
   every sequence: `split_rows` divides it into train/valid/test with a fixed seed.
 
-Without a path, `load_splits()` reads the synthetic HDF5 file (written on first use).
+A CTCF folder holds one of them; `ctcf_synthetic` writes a synthetic `CTCF_200.h5`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 
 import h5py
@@ -25,12 +24,15 @@ from torch.utils.data import Dataset
 
 from .. import config
 from ..encoding import indices_to_one_hot, to_indices
+from .parsed import parse_once
 from .subsets import stratified_indices
 
 SPLITS = ("train", "valid", "test")
 H5_NAME = "CTCF_200.h5"
 TEXT_FRACTIONS = (0.8, 0.1, 0.1)
 FAST_ROWS = {"train": 1000, "valid": 300, "test": 300}
+TEXT_PATTERN = "*.txt"
+LAYOUTS = ((H5_NAME,), (TEXT_PATTERN,))
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,8 @@ def _h5_dataset(fh: h5py.File, key: str, path: Path) -> np.ndarray:
     return fh[key][()]
 
 
-@lru_cache(maxsize=4)
-def _read_h5_cached(path: str, mtime_ns: int) -> dict:
-    p = Path(path)
+@parse_once
+def _read_h5_cached(p: Path) -> dict:
     splits = {}
     try:
         fh = h5py.File(p, "r")
@@ -106,11 +107,12 @@ def _read_h5_cached(path: str, mtime_ns: int) -> dict:
 
 
 def read_h5(path) -> dict[str, CTCFSplit]:
-    """Every split of a Koo-style HDF5 file, x transposed to (N, L, 4) (parsed once per process)."""
+    """Every split of a Koo-style HDF5 file, x transposed to (N, L, 4) (parsed once per process;
+    the arrays are read-only)."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such HDF5 file (expected x_train, y_train, ... inside)")
-    return _read_h5_cached(str(p.resolve()), p.stat().st_mtime_ns)
+    return dict(_read_h5_cached(p))  # a new dict: the cached one stays as read
 
 
 def parse_text_line(line: str, where: str) -> tuple[str, str, int]:
@@ -121,9 +123,8 @@ def parse_text_line(line: str, where: str) -> tuple[str, str, int]:
     return parts[0][1:], parts[1], int(parts[2])
 
 
-@lru_cache(maxsize=4)
-def _read_text_cached(path: str, mtime_ns: int) -> CTCFSplit:
-    p = Path(path)
+@parse_once
+def _read_text_cached(p: Path) -> CTCFSplit:
     names, seqs, labels = [], [], []
     with open(p) as fh:
         for lineno, line in enumerate(fh, 1):
@@ -147,11 +148,12 @@ def _read_text_cached(path: str, mtime_ns: int) -> CTCFSplit:
 
 
 def read_text(path) -> CTCFSplit:
-    """All sequences of a DeepBind-style text file as one split (parsed once per process)."""
+    """All sequences of a DeepBind-style text file as one split (parsed once per process;
+    the arrays are read-only)."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such text file (expected '>name SEQUENCE label' lines)")
-    return _read_text_cached(str(p.resolve()), p.stat().st_mtime_ns)
+    return _read_text_cached(p)
 
 
 def split_rows(split: CTCFSplit, fractions=TEXT_FRACTIONS, seed: int = 0) -> dict[str, CTCFSplit]:
@@ -170,40 +172,27 @@ def shrink(splits: dict[str, CTCFSplit], seed: int = 0) -> dict[str, CTCFSplit]:
             for s, sp in splits.items()}
 
 
-def default_path() -> Path:
-    """Where the synthetic HDF5 file lives: <data root>/ctcf/CTCF_200.h5."""
-    return config.data_root() / "ctcf" / H5_NAME
+def data_file(path) -> Path:
+    """The file to read: `path` itself if it is a file, else the folder's CTCF_200.h5 or its one text file."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    if (p / H5_NAME).is_file():
+        return p / H5_NAME
+    texts = sorted(p.glob(TEXT_PATTERN))
+    if len(texts) != 1:
+        found = f"found {', '.join(t.name for t in texts)}" if texts else "found none"
+        raise FileNotFoundError(f"{p}: expected {H5_NAME} or one DeepBind-style text file (*.txt), {found}: "
+                                "pass the path of the file to read")
+    return texts[0]
 
 
-def ensure_data(path=None, seed: int = 0) -> Path:
-    """A CTCF file ready to read.
-
-    An existing `path` is used as it is (real or synthetic). Without a path, or with an
-    HDF5 path that does not exist yet, the synthetic file is written there (cached: it is
-    only rewritten when its parameters or seed change).
-    """
-    from .ctcf_synthetic import write_synthetic  # local import: the writer is only needed on first use
-
-    if path is not None and Path(path).is_file():
-        return Path(path)
-    p = Path(path) if path is not None else default_path()
-    if not _is_h5_name(p):
-        raise FileNotFoundError(f"{p}: no such file (expected a DeepBind-style text file or an .h5 path)")
-    write_synthetic(p, seed=seed)
-    return p
-
-
-def _is_h5_name(p: Path) -> bool:
-    return p.suffix.lower() in {".h5", ".hdf5"}
-
-
-def load_splits(path=None, fast: bool | None = None, seed: int = 0) -> dict[str, CTCFSplit]:
-    """train/valid/test from an HDF5 file (synthetic by default) or a text file split with `seed`.
-
-    In fast mode (COURSE_FAST=1, or fast=True) every split is a small stratified subset.
-    """
-    p = ensure_data(path)
-    splits = read_h5(p) if _is_h5_name(p) else split_rows(read_text(p), seed=seed)
+def read_splits(path, fast: bool | None = None, seed: int = 0) -> dict[str, CTCFSplit]:
+    """train/valid/test from an HDF5 file, or from a text file split with `seed` (a file, or a
+    folder holding one). In fast mode (COURSE_FAST=1, or fast=True) every split is a small
+    stratified subset."""
+    p = data_file(path)
+    splits = read_h5(p) if p.suffix.lower() in {".h5", ".hdf5"} else split_rows(read_text(p), seed=seed)
     if config.fast_mode() if fast is None else fast:
         splits = shrink(splits, seed=seed)
     return splits
@@ -218,10 +207,10 @@ class CTCFDataset(Dataset):
 
     def __init__(self, split: CTCFSplit):
         if not isinstance(split, CTCFSplit):
-            raise TypeError(f"CTCFDataset expects a CTCFSplit (from load_splits), got {type(split).__name__}")
+            raise TypeError(f"CTCFDataset expects a CTCFSplit (from load_ctcf), got {type(split).__name__}")
         self.split = split
-        self.X = torch.from_numpy(split.X.astype(np.float32))
-        self.y = torch.from_numpy(split.y)
+        self.X = torch.tensor(split.X, dtype=torch.float32)   # copies: the split stays as read
+        self.y = torch.tensor(split.y)
 
     def __len__(self) -> int:
         return self.X.shape[0]

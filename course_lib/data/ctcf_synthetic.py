@@ -7,14 +7,13 @@ Model (per sequence of 200 bp):
   * negatives are such sequences after a dinucleotide shuffle (Altschul–Erickson), as
     in DeepBind's ENCODE sets: same letter and dinucleotide composition, site destroyed.
 The file also holds `motif_pos_<split>` (start of the planted site, -1 where none), used
-to check where a model's saliency points. The writer stores its parameters and the AUROC of a PWM scan (the true motif's best
-log-odds per sequence) as the file's attributes.
+to check where a model's saliency points. The manifest beside it (`synthetic.json`) holds the
+parameters and the AUROC of a PWM scan (the true motif's best log-odds per sequence) per split.
 """
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -23,7 +22,8 @@ from tqdm.auto import tqdm
 
 from ..motifs import (dinucleotide_shuffle, load_motif, plant_sites, reverse_complement_pwm,
                       sample_background, site_log_odds)
-from .ctcf import SPLITS
+from . import manifest
+from .ctcf import H5_NAME, SPLITS
 
 FORMAT_VERSION = 1
 SEQ_LEN = 200
@@ -63,40 +63,22 @@ class CTCFGenerator:
         return np.maximum(fwd.max(1), rev.max(1))
 
 
-def _params(gen: CTCFGenerator, seed: int) -> str:
-    return json.dumps({"format_version": FORMAT_VERSION, "seed": seed, "generator": asdict(gen)}, sort_keys=True)
-
-
-def read_attributes(path) -> dict | None:
-    """The synthetic file's parameters and PWM-scan AUROC per split, or None (real or missing file)."""
-    p = Path(path)
-    if not p.is_file():
-        return None
-    try:
-        with h5py.File(p, "r") as fh:
-            if "params" not in fh.attrs:
-                return None
-            return {"params": json.loads(fh.attrs["params"]), "pwm_scan_auroc": json.loads(fh.attrs["pwm_scan_auroc"])}
-    except OSError:
-        return None
-
-
-def write_synthetic(path, seed: int = 0, generator: CTCFGenerator | None = None, force: bool = False,
+def write_synthetic(data_dir, seed: int = 0, generator: CTCFGenerator | None = None, force: bool = False,
                     progress: bool = True) -> dict:
-    """Write the three splits to an HDF5 file in Koo's layout; returns the file's attributes.
+    """Write the three splits to `data_dir`/CTCF_200.h5 in Koo's layout; return the manifest.
 
     Cached: a file written with the same parameters and seed is left as it is.
+    A folder holding files course_lib did not write is refused (manifest.ForeignFilesError).
     """
+    gen = generator or CTCFGenerator()
+    params = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, generator=gen)
+    return manifest.write_once(data_dir, params, lambda d: _write_h5(d / H5_NAME, gen, seed, progress), force)
+
+
+def _write_h5(path: Path, gen: CTCFGenerator, seed: int, progress: bool) -> dict:
     from sklearn.metrics import roc_auc_score
 
-    gen = generator or CTCFGenerator()
-    p = Path(path)
-    params = _params(gen, seed)
-    old = read_attributes(p)
-    if not force and old is not None and json.dumps(old["params"], sort_keys=True) == params:
-        return old
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(path.name + ".part")
     streams = np.random.SeedSequence(seed).spawn(len(SPLITS))
     scan_auroc = {}
     with h5py.File(tmp, "w") as fh:
@@ -108,9 +90,7 @@ def write_synthetic(path, seed: int = 0, generator: CTCFGenerator | None = None,
             fh.create_dataset(f"y_{split}", data=y.reshape(-1, 1).astype(np.float32))
             fh.create_dataset(f"motif_pos_{split}", data=pos)
             scan_auroc[split] = float(roc_auc_score(y, gen.scan_scores(seqs)))
-        fh.attrs["params"] = params
-        fh.attrs["pwm_scan_auroc"] = json.dumps(scan_auroc)
-        fh.attrs["note"] = ("synthetic CTCF data: positives carry a planted MA0139.1 site (motif_pos_*), "
-                            "negatives are dinucleotide shuffles of such sequences")
-    os.replace(tmp, p)
-    return {"params": json.loads(params), "pwm_scan_auroc": scan_auroc}
+    os.replace(tmp, path)
+    return {"pwm_scan_auroc": scan_auroc,
+            "note": "synthetic CTCF data: positives carry a planted MA0139.1 site (motif_pos_*), "
+                    "negatives are dinucleotide shuffles of such sequences"}

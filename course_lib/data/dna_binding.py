@@ -4,8 +4,8 @@ On-disk format (one file, `dna_binding.csv`):
     ,seq,bind
     0,TTGGTCGG...,1        101-nt DNA (A C G T), label 0/1; the first column is an unnamed row index
 
-The real copy has 12,904 balanced rows. Without it, a synthetic file in the same
-format is written (see `dna_binding_synthetic`). Splits: 80/20 train/test with a
+The real copy has 12,904 balanced rows; `dna_binding_synthetic` writes a synthetic file in the
+same format. Splits: 80/20 train/test with a
 fixed seed, then 10 % of train as validation.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ VALID_FRACTION = 0.1          # of the training part
 SPLIT_SEED = 0
 FAST_ROWS = {"train": 800, "valid": 200, "test": 400}
 SPLITS = ("train", "valid", "test")
+LAYOUTS = ((FILE_NAME,),)
 
 
 def read_csv(path) -> pd.DataFrame:
@@ -77,27 +78,18 @@ def split_indices(n: int, seed: int = SPLIT_SEED) -> dict[str, np.ndarray]:
     return {"train": rest[n_valid:], "valid": rest[:n_valid], "test": test}
 
 
-def default_path() -> Path:
-    """Where the CSV lives: <data root>/dna_binding/dna_binding.csv."""
-    return config.data_root() / "dna_binding" / FILE_NAME
+def csv_path(path) -> Path:
+    """The CSV to read: `path` itself if it is a file, else `path`/dna_binding.csv."""
+    p = Path(path)
+    return p if p.is_file() else p / FILE_NAME
 
 
-def ensure_data(path=None, seed: int = 0) -> Path:
-    """A CSV ready to read: the file at `path` if it exists, else a synthetic one written there."""
-    from .dna_binding_synthetic import write_synthetic  # writer only needed on first use
-
-    p = Path(path) if path is not None else default_path()
-    if not p.exists():
-        write_synthetic(p, seed=seed)
-    return p
-
-
-def load_splits(path=None, fast: bool | None = None, seed: int = SPLIT_SEED) -> dict[str, pd.DataFrame]:
-    """Train/valid/test DataFrames (columns seq, bind) of the CSV (synthetic if missing).
+def read_splits(path, fast: bool | None = None, seed: int = SPLIT_SEED) -> dict[str, pd.DataFrame]:
+    """Train/valid/test DataFrames (columns seq, bind) of a CSV, or of a folder's dna_binding.csv.
 
     In fast mode (COURSE_FAST=1, or fast=True) each split is a small class-stratified subset.
     """
-    df = read_csv(ensure_data(path))
+    df = read_csv(csv_path(path))
     parts = {name: df.iloc[rows].reset_index(drop=True) for name, rows in split_indices(len(df), seed).items()}
     if config.fast_mode() if fast is None else fast:
         parts = {name: part.iloc[stratified_indices(part["bind"].to_numpy(), FAST_ROWS[name], seed=seed)]

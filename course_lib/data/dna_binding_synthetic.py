@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import manifest
 from ..motifs import sample_background
-from .dna_binding import REAL_ROWS, SEQ_LEN
+from .dna_binding import FILE_NAME, REAL_ROWS, SEQ_LEN
 
 FORMAT_VERSION = 2
 ALPHABET = np.array(list("ACGT"))
@@ -66,29 +66,23 @@ class BindingGenerator:
         return 10.0 * strong + weak
 
 
-def read_manifest(csv_path) -> dict | None:
-    """The manifest written next to a synthetic CSV, or None for a real file."""
-    return manifest.read(manifest.sidecar(csv_path))
-
-
-def write_synthetic(csv_path, seed: int = 0, generator: BindingGenerator | None = None,
+def write_synthetic(data_dir, seed: int = 0, generator: BindingGenerator | None = None,
                     force: bool = False) -> dict:
-    """Write a synthetic CSV (same format as the real one) and its manifest; return the manifest.
+    """Write `data_dir`/dna_binding.csv (the real file's format) and its manifest; return the manifest.
 
     Cached: nothing is written if the file exists from the same parameters and seed.
+    A folder holding files course_lib did not write is refused (manifest.ForeignFilesError).
     """
+    gen = generator or BindingGenerator()
+    params = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, generator=gen)
+    return manifest.write_once(data_dir, params, lambda d: _write_csv(d / FILE_NAME, gen, seed), force)
+
+
+def _write_csv(path: Path, gen: BindingGenerator, seed: int) -> dict:
     from sklearn.metrics import roc_auc_score
 
-    gen = generator or BindingGenerator()
-    path = Path(csv_path)
-    params = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, generator=gen)
-    old = manifest.current(manifest.sidecar(path), params, path)
-    if old is not None and not force:
-        return old
     # a stream of its own: default_rng(seed) would repeat the permutation that split_indices draws
     seqs, y = gen.sample(np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]))
-    path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"seq": seqs, "bind": y}).to_csv(path)  # index written as the unnamed first column
-    return manifest.write(manifest.sidecar(path), params,
-                          oracle_auroc=float(roc_auc_score(y, gen.oracle_scores(seqs))),
-                          note="synthetic binding-site data; oracle_auroc knows the planted words")
+    return {"oracle_auroc": float(roc_auc_score(y, gen.oracle_scores(seqs))),
+            "note": "synthetic binding-site data; oracle_auroc knows the planted words"}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 
 import joblib
@@ -21,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .. import config
+from .parsed import parse_once
 from .subsets import stratified_indices
 
 SPLITS = ("train", "valid", "test")
@@ -28,6 +28,8 @@ SEQ_LEN = 101
 REAL_SIZES = {"train": 276_216, "valid": 34_527, "test": 34_528}
 FAST_ROWS = {"train": 4000, "valid": 1500, "test": 1500}
 FAST_MIN_POSITIVES = 40
+# the files a complete real copy has (accessibility and ids are optional)
+LAYOUTS = (tuple(f"{s}_dataset/shard-0-{k}.joblib" for s in SPLITS for k in "Xyw"),)
 
 
 class MissingAccessibilityWarning(UserWarning):
@@ -84,9 +86,8 @@ def _column(arr: np.ndarray, path: Path, n: int, what: str) -> np.ndarray:
     return arr.reshape(n, 1).astype(np.float32)
 
 
-@lru_cache(maxsize=8)
-def _read_split_cached(split_dir: str, mtime_ns: int) -> JUNDSplit:
-    d = Path(split_dir)
+@parse_once
+def _read_split_cached(d: Path) -> JUNDSplit:
     x_path = d / "shard-0-X.joblib"
     X = _load_array(x_path, "one-hot sequence (X)")
     if X.ndim != 3 or X.shape[1:] != (SEQ_LEN, 4):
@@ -101,7 +102,7 @@ def _read_split_cached(split_dir: str, mtime_ns: int) -> JUNDSplit:
         a = _column(_load_array(a_path, "accessibility (a)"), a_path, n, "a")
     else:
         warnings.warn(f"{d}: no shard-0-a.joblib; accessibility set to zeros",
-                      MissingAccessibilityWarning, stacklevel=4)
+                      MissingAccessibilityWarning, stacklevel=5)
         a = np.zeros((n, 1), np.float32)
     ids_path = d / "shard-0-ids.joblib"
     ids = _load_array(ids_path, "ids") if ids_path.exists() else None
@@ -111,16 +112,14 @@ def _read_split_cached(split_dir: str, mtime_ns: int) -> JUNDSplit:
 
 
 def read_split(split_dir, fast: bool | None = None) -> JUNDSplit:
-    """Read one DiskDataset split folder (parsed once per process, then cached).
+    """Read one DiskDataset split folder (parsed once per process; the arrays are read-only).
 
     In fast mode (COURSE_FAST=1, or fast=True) returns a small stratified subset.
     """
     d = Path(split_dir)
     if not d.is_dir():
         raise FileNotFoundError(f"{d}: no such split folder (expected shard-0-X/y/w.joblib inside)")
-    x_path = d / "shard-0-X.joblib"
-    mtime = x_path.stat().st_mtime_ns if x_path.exists() else 0
-    split = _read_split_cached(str(d.resolve()), mtime)
+    split = _read_split_cached(d)
     if config.fast_mode() if fast is None else fast:
         name = next((s for s in SPLITS if d.name.startswith(s)), "valid")
         rows = stratified_indices(split.y, FAST_ROWS[name], FAST_MIN_POSITIVES, seed=0)
@@ -135,26 +134,9 @@ def split_dir(data_dir, split: str) -> Path:
     return Path(data_dir) / f"{split}_dataset"
 
 
-def default_dir() -> Path:
-    """Where the JUND data lives: <data root>/jund."""
-    return config.data_root() / "jund"
-
-
-def ensure_data(data_dir=None, seed: int = 0) -> Path:
-    """A JUND data folder ready to read: real files if present, else synthetic ones written there."""
-    from .jund_synthetic import write_synthetic  # local import: writer only needed on first use
-
-    d = Path(data_dir) if data_dir is not None else default_dir()
-    if all((split_dir(d, s) / "shard-0-X.joblib").exists() for s in SPLITS):
-        return d
-    write_synthetic(d, seed=seed)
-    return d
-
-
-def load_splits(data_dir=None, fast: bool | None = None) -> dict[str, JUNDSplit]:
-    """All three splits of a JUND folder (generated synthetically if missing)."""
-    d = ensure_data(data_dir)
-    return {s: read_split(split_dir(d, s), fast=fast) for s in SPLITS}
+def read_splits(data_dir, fast: bool | None = None) -> dict[str, JUNDSplit]:
+    """All three splits of a JUND folder (see `course_lib.datasets.load_jund` for the fallback)."""
+    return {s: read_split(split_dir(data_dir, s), fast=fast) for s in SPLITS}
 
 
 class JUNDDataset(Dataset):
@@ -167,10 +149,10 @@ class JUNDDataset(Dataset):
     def __init__(self, data_dir, fast: bool | None = None):
         split = data_dir if isinstance(data_dir, JUNDSplit) else read_split(data_dir, fast=fast)
         self.split = split
-        self.X = torch.from_numpy(split.X.astype(np.float32))
-        self.y = torch.from_numpy(split.y)
-        self.w = torch.from_numpy(split.w)
-        self.a = torch.from_numpy(split.a)
+        self.X = torch.tensor(split.X, dtype=torch.float32)   # copies: the split stays as read
+        self.y = torch.tensor(split.y)
+        self.w = torch.tensor(split.w)
+        self.a = torch.tensor(split.a)
 
     def __len__(self) -> int:
         return self.X.shape[0]

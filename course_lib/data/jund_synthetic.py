@@ -23,7 +23,6 @@ from . import manifest
 from ..motifs import load_motif, log_mean_site_ratio, plant_sites, sample_background
 from .jund import REAL_SIZES, SEQ_LEN, SPLITS, balanced_weights, split_dir
 
-MANIFEST = "synthetic.json"
 FORMAT_VERSION = 1
 
 
@@ -99,23 +98,19 @@ def _write_split(d: Path, X, y, w, a, ids) -> None:
     (d / "tasks.json").write_text("[0]")
 
 
-def read_manifest(data_dir) -> dict | None:
-    """The synthetic manifest of a JUND folder (parameters and ceilings), or None for real data."""
-    return manifest.read(Path(data_dir) / MANIFEST)
-
-
 def write_synthetic(data_dir, seed: int = 0, generator: JUNDGenerator | None = None,
                     force: bool = False) -> dict:
     """Write train/valid/test splits in the DiskDataset layout; returns the manifest.
 
     Cached: if the folder already holds data from the same parameters and seed, nothing is written.
+    A folder holding files course_lib did not write is refused (manifest.ForeignFilesError).
     """
     gen = generator or JUNDGenerator()
-    d = Path(data_dir)
     params = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, generator=gen)
-    old = manifest.current(d / MANIFEST, params, *(split_dir(d, s) for s in SPLITS))
-    if old is not None and not force:
-        return old
+    return manifest.write_once(data_dir, params, lambda d: _write_splits(d, gen, seed), force)
+
+
+def _write_splits(d: Path, gen: JUNDGenerator, seed: int) -> dict:
     streams = np.random.SeedSequence(seed).spawn(len(SPLITS))
     ceilings, offset = {}, 0
     for split, stream in zip(SPLITS, streams):
@@ -128,5 +123,5 @@ def write_synthetic(data_dir, seed: int = 0, generator: JUNDGenerator | None = N
         ids = np.array([f"synthetic:{s}-{s + SEQ_LEN}" for s in starts])
         _write_split(split_dir(d, split), _to_one_hot(seqs), y, w, a, ids)
         ceilings[split] = bayes_scores(gen, seqs, y, a, w)
-    return manifest.write(d / MANIFEST, params, bayes_optimal=ceilings,
-                          note="synthetic JUND data; bayes_optimal is the ceiling of any classifier on it")
+    return {"bayes_optimal": ceilings,
+            "note": "synthetic JUND data; bayes_optimal is the ceiling of any classifier on it"}

@@ -8,11 +8,12 @@ Two on-disk layouts are read:
     nucleus in `<id>/masks/`; converted once (grayscale, masks unioned, resized to
     256x256) into the same flat folder layout.
 Every reader returns lists of (image path, mask path) pairs; `read_image` and `read_mask`
-turn one file into a float32 array. Without real files a synthetic tarball in the
-course layout is written (see `nuclei_synthetic`).
+turn one file into a float32 array. `nuclei_synthetic` writes a synthetic tarball in the
+course layout.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import tarfile
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config
+from .manifest import locked
 
 TARBALL = "cell_segmentation_jpeg.tar.gz"
 IMAGE_SIZE = 256
@@ -28,6 +30,8 @@ SPLIT_FRACTIONS = {"train": 0.7, "valid": 0.1, "test": 0.2}
 SPLIT_SEED = 0
 BATCH_SIZE = 4
 FAST_PAIRS = {"train": 12, "valid": 4, "test": 4}
+# a complete real copy: the course tarball, a flat folder of pairs, or Kaggle DSB 2018 folders
+LAYOUTS = ((TARBALL,), ("*_cells.*", "*_masks.*"), ("*/images/*.png",))
 _PAIR_NAME = re.compile(r"^(?P<key>.+)_(?P<kind>cells|masks)\.(?P<ext>jpe?g|png|tiff?)$", re.IGNORECASE)
 
 
@@ -78,23 +82,25 @@ def list_pairs(folder) -> list[tuple[Path, Path]]:
 def extract_tarball(tar_path, out_dir) -> Path:
     """Extract the image/mask pairs of a course tarball into `out_dir` (flat); cached; returns out_dir."""
     tar_path, out_dir = Path(tar_path), Path(out_dir)
-    done = out_dir / ".extracted"
-    if done.exists() and done.read_text() == str(tar_path.stat().st_mtime_ns):
+    done, stamp = out_dir / ".extracted", str(tar_path.stat().st_mtime_ns)
+    if done.exists() and done.read_text() == stamp:
         return out_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.iterdir():          # pairs of an older extraction must not mix in
-        if _PAIR_NAME.match(stale.name):
-            stale.unlink()
-    try:
-        with tarfile.open(tar_path, "r:*") as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and _PAIR_NAME.match(Path(m.name).name)]
-            if not members:
-                raise ValueError(f"{tar_path}: no {{k}}_cells.jpg / {{k}}_masks.jpg files inside")
-            for member in members:  # flat names only: nothing can escape out_dir
-                (out_dir / Path(member.name).name).write_bytes(tar.extractfile(member).read())
-    except tarfile.TarError as exc:
-        raise ValueError(f"{tar_path}: not a readable tar archive ({exc})") from None
-    done.write_text(str(tar_path.stat().st_mtime_ns))
+    with locked(out_dir):  # one process extracts; the others wait, then find it done
+        if done.exists() and done.read_text() == stamp:
+            return out_dir
+        for stale in out_dir.iterdir():          # pairs of an older extraction must not mix in
+            if _PAIR_NAME.match(stale.name):
+                stale.unlink()
+        try:
+            with tarfile.open(tar_path, "r:*") as tar:
+                members = [m for m in tar.getmembers() if m.isfile() and _PAIR_NAME.match(Path(m.name).name)]
+                if not members:
+                    raise ValueError(f"{tar_path}: no {{k}}_cells.jpg / {{k}}_masks.jpg files inside")
+                for member in members:  # flat names only: nothing can escape out_dir
+                    (out_dir / Path(member.name).name).write_bytes(tar.extractfile(member).read())
+        except tarfile.TarError as exc:
+            raise ValueError(f"{tar_path}: not a readable tar archive ({exc})") from None
+        done.write_text(stamp)
     return out_dir
 
 
@@ -133,11 +139,11 @@ def convert_dsb(dsb_dir, out_dir, size: int = IMAGE_SIZE) -> Path:
 def pairs_from(path, cache_dir=None) -> list[tuple[Path, Path]]:
     """Image/mask pairs from any supported source: a course tarball, a flat folder or DSB folders.
 
-    Tarballs and DSB folders are unpacked/converted once into `cache_dir`
-    (default: `<data root>/nuclei/pairs`).
+    Tarballs and DSB folders are unpacked/converted once into `cache_dir` (default: a folder
+    under `<data root>/cache/nuclei/` named after the source; the source is never written to).
     """
     path = Path(path)
-    cache = Path(cache_dir) if cache_dir is not None else default_dir() / "pairs"
+    cache = Path(cache_dir) if cache_dir is not None else _default_cache(path)
     if path.is_file():
         return list_pairs(extract_tarball(path, cache))
     if not path.is_dir():
@@ -149,22 +155,10 @@ def pairs_from(path, cache_dir=None) -> list[tuple[Path, Path]]:
     return list_pairs(convert_dsb(path, cache))
 
 
-def default_dir() -> Path:
-    """Where the nuclei data lives: <data root>/nuclei."""
-    return config.data_root() / "nuclei"
-
-
-def ensure_data(path=None, seed: int = 0) -> list[tuple[Path, Path]]:
-    """Image/mask pairs ready to read: from `path` if given, else the default folder
-    (a synthetic tarball is written there first when it holds no data)."""
-    from .nuclei_synthetic import write_synthetic  # writer only needed on first use
-
-    if path is not None:
-        return pairs_from(path)
-    d = default_dir()
-    if not (d / TARBALL).exists():
-        write_synthetic(d / TARBALL, seed=seed)
-    return pairs_from(d / TARBALL, cache_dir=d / "pairs")
+def _default_cache(path: Path) -> Path:
+    resolved = path.resolve()
+    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:12]
+    return config.cache_dir("nuclei") / f"{resolved.name}-{digest}"
 
 
 def split_pairs(pairs, seed: int = SPLIT_SEED) -> dict[str, list]:
@@ -180,9 +174,10 @@ def split_pairs(pairs, seed: int = SPLIT_SEED) -> dict[str, list]:
     return {name: [pairs[i] for i in rows] for name, rows in cuts.items()}
 
 
-def load_pair_splits(path=None, fast: bool | None = None, seed: int = SPLIT_SEED) -> dict[str, list]:
-    """Train/valid/test lists of (image path, mask path); small in fast mode (COURSE_FAST=1 or fast=True)."""
-    splits = split_pairs(ensure_data(path), seed)
+def read_splits(path, fast: bool | None = None, seed: int = SPLIT_SEED) -> dict[str, list]:
+    """Train/valid/test lists of (image path, mask path) from any source `pairs_from` reads;
+    small in fast mode (COURSE_FAST=1 or fast=True)."""
+    splits = split_pairs(pairs_from(path), seed)
     if config.fast_mode() if fast is None else fast:
         splits = {name: part[:FAST_PAIRS[name]] for name, part in splits.items()}
     return splits

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import manifest
-from .nuclei import IMAGE_SIZE
+from .nuclei import IMAGE_SIZE, TARBALL
 
 FORMAT_VERSION = 1
 
@@ -101,19 +101,20 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def write_synthetic(tar_path, seed: int = 0, generator: NucleiGenerator | None = None,
+def write_synthetic(data_dir, seed: int = 0, generator: NucleiGenerator | None = None,
                     force: bool = False) -> dict:
-    """Write a tar.gz of synthetic image/mask JPEG pairs in the course layout; return the manifest.
+    """Write `data_dir`/cell_segmentation_jpeg.tar.gz: synthetic image/mask JPEG pairs in the course
+    layout; return the manifest.
 
     Cached: nothing is written if the tarball exists from the same parameters and seed.
+    A folder holding files course_lib did not write is refused (manifest.ForeignFilesError).
     """
     gen = generator or NucleiGenerator()
-    path = Path(tar_path)
     params = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, generator=gen)
-    old = manifest.current(manifest.sidecar(path), params, path)
-    if old is not None and not force:
-        return old
-    path.parent.mkdir(parents=True, exist_ok=True)
+    return manifest.write_once(data_dir, params, lambda d: _write_tarball(d / TARBALL, gen, seed), force)
+
+
+def _write_tarball(path: Path, gen: NucleiGenerator, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     coverage = []
     tmp = path.with_name(path.name + ".part")
@@ -124,5 +125,5 @@ def write_synthetic(tar_path, seed: int = 0, generator: NucleiGenerator | None =
             _add(tar, f"cell_segmentation/{k}_cells.jpg", _jpeg_bytes(image, gen.jpeg_quality))
             _add(tar, f"cell_segmentation/{k}_masks.jpg", _jpeg_bytes(mask.astype(np.uint8) * 255, gen.jpeg_quality))
     tmp.replace(path)
-    return manifest.write(manifest.sidecar(path), params, mean_mask_coverage=float(np.mean(coverage)),
-                          note="synthetic nuclei; masks are exact (0/255, read back with > 127)")
+    return {"mean_mask_coverage": float(np.mean(coverage)),
+            "note": "synthetic nuclei; masks are exact (0/255, read back with > 127)"}

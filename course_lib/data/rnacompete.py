@@ -6,9 +6,10 @@ On-disk layout (Ray et al. 2013 supplementary files):
                     intensities per experiment (`RNCMPT00001` ...), empty/NaN where missing.
     metadata.xlsx   one row per experiment: `Protein_name` -> `Motif_ID` (e.g. RBFOX1 -> RNCMPT00168).
 
-The text matrix is parsed once (all probes, all experiments) into a cache folder next to
-it (`norm_data.txt.cache/`, keyed by the file's size and modification time); later loads
-memory-map the cached arrays and read only the chosen experiment's column.
+The text matrix is parsed once (all probes, all experiments) into a cache folder under
+`<data root>/cache/rnacompete/` (keyed by the file's path, size and modification time; the data
+folder itself is never written to); later loads memory-map the cached arrays (read-only) and
+read only the chosen experiment's column.
 
 Splits: train/validation = SetA shuffled with a fixed seed (20 % validation), test = SetB.
 Targets: clip at the 99.95th percentile, log-transform, z-score (statistics from the
@@ -20,7 +21,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
@@ -33,6 +33,7 @@ from torch.utils.data import Dataset
 
 from .. import config
 from ..encoding import RNA, indices_to_one_hot, to_indices
+from .parsed import read_only
 
 SEQ_LEN = 41
 PAD = -2                       # index of a padding position (an N is -1)
@@ -46,6 +47,7 @@ VALID_FRACTION = 0.2
 CLIP_PERCENTILE = 99.95
 FAST_ROWS = {"train": 3000, "valid": 800, "test": 800}
 CACHE_VERSION = 1
+LAYOUTS = ((DATA_FILE, METADATA_FILE),)
 
 
 # ---------------------------------------------------------------- metadata
@@ -178,13 +180,10 @@ def _file_key(path: Path) -> dict:
 
 
 def cache_dir_for(path) -> Path:
-    """Where the parsed arrays of `path` are cached: next to it, or under the data root if read-only."""
+    """Where the parsed arrays of `path` are cached: <data root>/cache/rnacompete/<name>-<path digest>."""
     path = Path(path).resolve()
-    beside = path.parent / (path.name + ".cache")
-    if os.access(path.parent, os.W_OK):
-        return beside
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
-    return config.data_root() / "rnacompete_cache" / f"{path.name}-{digest}"
+    return config.cache_dir("rnacompete") / f"{path.name}-{digest}"
 
 
 _ARRAYS = ("seqs", "in_set_a", "probe_ids", "intensities")
@@ -222,7 +221,10 @@ def _read_cache(cache: Path, key: dict, source: str) -> ProbeMatrix | None:
 
 
 def load_matrix(path, use_cache: bool = True) -> ProbeMatrix:
-    """norm_data.txt parsed once, then reloaded from its cache (memory-mapped, well under a second)."""
+    """norm_data.txt parsed once, then reloaded from its cache (memory-mapped, well under a second).
+
+    The matrix is shared by later calls: its arrays are read-only.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: missing intensity matrix ({DATA_FILE}, tab-separated)")
@@ -242,7 +244,7 @@ def _load_matrix_cached(path_str: str, key_json: str) -> ProbeMatrix:
             _write_cache(matrix, cache, key)
         except OSError:
             pass  # no writable place: still correct, only slower next time
-    return matrix
+    return read_only(matrix)  # shared by every later call
 
 
 # ---------------------------------------------------------------- targets and splits
@@ -314,30 +316,14 @@ def split_rows(in_set_a: np.ndarray, seed: int = 0, valid_fraction: float = VALI
     return {"train": shuffled[n_valid:], "valid": shuffled[:n_valid], "test": np.flatnonzero(~in_set_a)}
 
 
-def default_dir() -> Path:
-    """Where the RNAcompete data lives: <data root>/rnacompete."""
-    return config.data_root() / "rnacompete"
-
-
-def ensure_data(data_dir=None, seed: int = 0) -> Path:
-    """A folder with norm_data.txt and metadata.xlsx: real files if present, else small synthetic ones."""
-    from .rnacompete_synthetic import write_synthetic  # only needed when no data exists yet
-
-    d = Path(data_dir) if data_dir is not None else default_dir()
-    if (d / DATA_FILE).exists() and (d / METADATA_FILE).exists():
-        return d
-    write_synthetic(d, seed=seed)
-    return d
-
-
-def load_splits(data_dir=None, protein: str = DEFAULT_PROTEIN, fast: bool | None = None, seed: int = 0,
+def read_splits(data_dir, protein: str = DEFAULT_PROTEIN, fast: bool | None = None, seed: int = 0,
                 valid_fraction: float = VALID_FRACTION) -> dict[str, RNACompeteSplit]:
-    """train / valid / test splits of one protein's experiment (synthetic data written if none exists).
+    """train / valid / test splits of one protein's experiment in a folder with both files.
 
     Target statistics come from the training rows only. Fast mode (COURSE_FAST=1 or fast=True)
     keeps a random subset of FAST_ROWS per split.
     """
-    d = ensure_data(data_dir)
+    d = Path(data_dir)
     matrix = load_matrix(d / DATA_FILE)
     experiment = resolve_experiment(protein, read_metadata(d / METADATA_FILE), matrix.experiments,
                                     source=str(d / METADATA_FILE))

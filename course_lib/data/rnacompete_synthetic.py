@@ -28,7 +28,6 @@ from . import manifest
 from .rnacompete import (DATA_FILE, ID_COLUMNS, METADATA_FILE, PAD, SEQ_LEN, SPLITS, TargetTransform,
                          split_rows)
 
-MANIFEST = "synthetic.json"
 EXPECTED_FILE = "rbfox1_expected.npy"
 FORMAT_VERSION = 1
 RBFOX1 = ("RBFOX1", "RNCMPT00168", "UGCAUG")
@@ -184,24 +183,19 @@ def _write_metadata(path: Path, experiments: list) -> None:
     table.to_excel(path, index=False)
 
 
-def read_manifest(data_dir) -> dict | None:
-    """The synthetic manifest of an RNAcompete folder (parameters, experiments, oracle), or None."""
-    return manifest.read(Path(data_dir) / MANIFEST)
-
-
 def write_synthetic(data_dir, seed: int = 0, generator: RNACompeteGenerator | None = None,
                     force: bool = False) -> dict:
     """Write norm_data.txt, metadata.xlsx, rbfox1_expected.npy and synthetic.json; return the manifest.
 
     Cached: a folder already holding data from the same parameters and seed is left as is.
+    A folder holding files course_lib did not write is refused (manifest.ForeignFilesError).
     """
     gen = generator or RNACompeteGenerator()
-    d = Path(data_dir)
     params = manifest.params_of(format_version=FORMAT_VERSION, seed=seed, generator=gen)
-    old = manifest.current(d / MANIFEST, params, d / DATA_FILE, d / METADATA_FILE, d / EXPECTED_FILE)
-    if old is not None and not force:
-        return old
-    d.mkdir(parents=True, exist_ok=True)
+    return manifest.write_once(data_dir, params, lambda d: _write_files(d, gen, seed), force)
+
+
+def _write_files(d: Path, gen: RNACompeteGenerator, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     experiments = experiments_for(gen.n_experiments, rng)
     seqs = sample_probes(gen, rng)
@@ -220,8 +214,7 @@ def write_synthetic(data_dir, seed: int = 0, generator: RNACompeteGenerator | No
     np.save(d / EXPECTED_FILE, mu.astype(np.float32))
     # the oracle must see the values as written to text (4 decimals)
     written = np.round(columns[RBFOX1[1]].astype(np.float64), 4).astype(np.float32)
-    return manifest.write(d / MANIFEST, params,
-                          experiments=[{"protein": p, "experiment": e, "kmer": k} for p, e, k in experiments],
-                          oracle_spearman=oracle_spearman(mu, written, in_set_a, seed=0),
-                          note="synthetic RNAcompete data; oracle_spearman correlates the true expected RBFOX1 "
-                               "intensity with the processed targets (split seed 0): no model can do better")
+    return {"experiments": [{"protein": p, "experiment": e, "kmer": k} for p, e, k in experiments],
+            "oracle_spearman": oracle_spearman(mu, written, in_set_a, seed=0),
+            "note": "synthetic RNAcompete data; oracle_spearman correlates the true expected RBFOX1 "
+                    "intensity with the processed targets (split seed 0): no model can do better"}
