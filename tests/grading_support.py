@@ -134,7 +134,7 @@ def local_reports(assignment: str, namespace: dict, items=None, order_seed=None)
     from autograder.remote import local_student
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)        # as in the worker and the grade cells: small models train faster so
+    torch.set_num_threads(1)        # as the worker and the grade cells do: small models train faster on a shared CPU
     try:
         with tempfile.TemporaryDirectory(prefix="checks-") as scratch:   # a scratch folder, as they have
             grading = run_checks(local_student(dict(namespace), scratch=scratch), assignment, items=items,

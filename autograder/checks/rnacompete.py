@@ -125,6 +125,19 @@ TestConvLSTM = model_tests(_spec(
 ))
 
 
+# ---------------------------------------------------------------- the loss and the metric
+def _defined_function(student, name: str):
+    """The student's function `name` (CheckFailed when the notebook does not define it)."""
+    student.defined(name)
+    return student.function(name)
+
+
+def _number_valued(student, name: str):
+    """Call `name` in the worker; its answer as a float (CheckFailed when it is not a number)."""
+    fn = _defined_function(student, name)
+    return lambda *args, what: as_float(fn(*args, what=what), name)
+
+
 # ---------------------------------------------------------------- masked_mse_loss
 def _mse_case(seed: int, n: int = 40, shape: str = "column", dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
@@ -140,14 +153,12 @@ def _mse_case(seed: int, n: int = 40, shape: str = "column", dtype=torch.float32
 class TestMaskedMSELoss:
     @pytest.fixture
     def loss(self, student):
-        student.defined("masked_mse_loss")
-        fn = student.function("masked_mse_loss")
-        return lambda *args, what: as_float(fn(*args, what=what), "masked_mse_loss")
+        return _number_valued(student, "masked_mse_loss")
 
     @rubric(0.5, "returns a scalar tensor")
     def test_scalar(self, student):
-        student.defined("masked_mse_loss")
-        out = student.function("masked_mse_loss")(*_mse_case(0), what="masked_mse_loss(preds, targets, mask)")
+        out = _defined_function(student, "masked_mse_loss")(*_mse_case(0),
+                                                            what="masked_mse_loss(preds, targets, mask)")
         expect_scalar_tensor(out, "masked_mse_loss")
 
     @rubric(2, "matches the masked mean squared error across shapes and dtypes")
@@ -179,8 +190,7 @@ class TestMaskedMSELoss:
 
     @rubric(0.5, "gradient is that of the masked mean")
     def test_gradient(self, student):
-        student.defined("masked_mse_loss")
-        expect_same_gradient(student.function("masked_mse_loss"), ref.masked_mse_loss, _mse_case(7),
+        expect_same_gradient(_defined_function(student, "masked_mse_loss"), ref.masked_mse_loss, _mse_case(7),
                              "the masked mean", "predictions")
 
 
@@ -206,9 +216,7 @@ def _sp_case(seed: int, n: int = 60, ties: bool = False):
 class TestMaskedSpearman:
     @pytest.fixture
     def rho(self, student):
-        student.defined("masked_spearman")
-        fn = student.function("masked_spearman")
-        return lambda *args, what: as_float(fn(*args, what=what), "masked_spearman")
+        return _number_valued(student, "masked_spearman")
 
     @rubric(2, "equals scipy.stats.spearmanr on the masked entries")
     def test_matches_scipy(self, rho):
@@ -251,8 +259,7 @@ class TestMaskedSpearman:
 
     @rubric(0.5, "fewer than two valid entries: ValueError or 0.0")
     def test_too_few(self, student):
-        student.defined("masked_spearman")
-        fn = student.function("masked_spearman")
+        fn = _defined_function(student, "masked_spearman")
         preds, targets, _ = _sp_case(40, n=6)
         for label, mask in {"one valid entry": torch.tensor([1.0, 0, 0, 0, 0, 0]),
                             "no valid entry": torch.zeros(6)}.items():
