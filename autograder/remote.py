@@ -260,6 +260,15 @@ class Student:
         import numpy as np
         return self.request("write_files", files={k: np.frombuffer(v, dtype=np.uint8) for k, v in files.items()})
 
+    def scratch_path(self, name: str) -> str:
+        """A fresh path (as the worker sees it) in the worker's scratch folder, for student code to write to."""
+        return self.request("scratch_path", seed=None, name=name)
+
+    def load_tensors(self, path: str):
+        """What torch.load(path, weights_only=True) gives in the worker for a file in its scratch folder, as plain
+        data; StudentError when the file is missing (FileNotFoundError) or not a plain torch file of tensors."""
+        return self.request("load_tensors", what="torch.load(checkpoint)", seed=None, path=path)
+
     def reset(self) -> None:
         """Drop every handle in the worker (between tests)."""
         if self.connection is not None:

@@ -336,11 +336,7 @@ class Session:
 
     def op_write_files(self, files: dict):
         """Write {name: uint8 array} into the scratch folder; return their paths."""
-        if self.scratch is None:
-            raise RequestError("no scratch folder")
-        folder = self.scratch / f"files-{self.next_id}"
-        self.next_id += 1
-        folder.mkdir(parents=True)
+        folder = self._scratch_folder("files")
         paths = []
         for name, data in files.items():
             if "/" in name or name.startswith("."):
@@ -349,6 +345,33 @@ class Session:
             path.write_bytes(np.asarray(data, dtype=np.uint8).tobytes())
             paths.append(str(path))
         return paths
+
+    def op_scratch_path(self, name: str):
+        """A fresh path in the scratch folder for student code to write a file to (the file is not created)."""
+        if "/" in name or name.startswith("."):
+            raise RequestError("bad file name")
+        return str(self._scratch_folder("out") / name)
+
+    def op_load_tensors(self, path: str):
+        """torch.load(path, weights_only=True) of a file in the scratch folder: tensors and plain containers only.
+
+        A missing file raises FileNotFoundError, and a file that is not a plain torch file of
+        tensors raises what torch.load raised: both come back as what student code did.
+        """
+        if self.scratch is None:
+            raise RequestError("no scratch folder")
+        file = Path(path).resolve()
+        if not file.is_relative_to(self.scratch.resolve()):
+            raise RequestError("only files in the scratch folder can be loaded")
+        return torch.load(file, map_location="cpu", weights_only=True)
+
+    def _scratch_folder(self, kind: str) -> Path:
+        if self.scratch is None:
+            raise RequestError("no scratch folder")
+        folder = self.scratch / f"{kind}-{self.next_id}"
+        self.next_id += 1
+        folder.mkdir(parents=True)
+        return folder
 
     def _module(self, ref: int) -> nn.Module:
         obj = self.handles.get(ref)
