@@ -140,7 +140,11 @@ def cmd_run(args) -> int:
     found = sorted(target.rglob("*.ipynb")) if target.is_dir() else [target]
     from .intake import match_notebook
 
+    from .judge import prepare_data
+
     names = [p.name for p in pipeline.source_notebooks(course, args.assignment)]
+    for source in pipeline.source_notebooks(course, args.assignment):
+        prepare_data(source, fast=not args.full)
     files, notes = {}, []
     for path in found:
         nb = match_notebook(path.name, names) or (names[0] if len(names) == 1 and len(found) == 1 else None)

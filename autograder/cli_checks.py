@@ -39,6 +39,8 @@ def pytest_configure(config):
     source = Path(config.getoption("--source") or _source_for(Path(submission), assignment, REPO_ROOT,
                                                                source_notebooks))
     source_nb = nbformat.read(source, as_version=4)
+    from .judge import prepare_data
+    prepare_data(source, fast=not config.getoption("--full"))
     settings = Settings(isolation=choose(config.getoption("--isolation")), fast=not config.getoption("--full"))
     job = settings.job(cells_to_run(source_nb, read_submission(submission)))
     launcher = Launcher(settings.isolation, settings.data_root)

@@ -169,9 +169,12 @@ def grade_batch(submissions: dict, assignment: str, workers: int | None = None, 
                 **kw) -> list:
     """Grade {student: {notebook name: path}} with `workers` parallel graders (default: CPU count)."""
     from .isolation import choose
+    from .judge import prepare_data
 
     workers = workers or os.cpu_count() or 1
     kw["isolation"] = choose(kw.get("isolation")).mode     # probed once for the whole batch
+    for source in source_notebooks(course_root, assignment):   # workers read the data read-only: make it first
+        prepare_data(source, fast=kw.get("fast", True))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {s: pool.submit(grade_submission, s, f, assignment, course_root, **kw)
                    for s, f in sorted(submissions.items())}
