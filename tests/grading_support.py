@@ -157,8 +157,14 @@ def reference_namespace(assignment: str, namespace: dict | None = None) -> dict:
 
 def mutant_losses(assignment: str, namespace: dict, order_seed=None) -> dict:
     """{mutant: {"test_<item>": points lost}} for every mutant, run through the checks in this process."""
-    losses = {}
-    for mutant, cells in pipeline.load_mutants(assignment).items():
+    import random
+
+    losses, mutants = {}, pipeline.load_mutants(assignment)
+    order = sorted(mutants)
+    if order_seed is not None:
+        random.Random(order_seed).shuffle(order)
+    for mutant in order:
+        cells = mutants[mutant]
         ns = dict(namespace)
         for source in cells.values():
             exec(source, ns)
@@ -166,3 +172,18 @@ def mutant_losses(assignment: str, namespace: dict, order_seed=None) -> dict:
         losses[mutant] = {f"test_{item}": round(r.max_score - r.score, 4) for item, r in reports.items()
                           if r.max_score - r.score > 1e-9}
     return losses
+
+
+def assert_mutant_suite_stable(assignment: str, expected_loss: dict, namespace: dict, order_seed: int) -> None:
+    """The whole mutant suite, its tests shuffled and the global random state scrambled first, loses
+    exactly the expected points: no outcome depends on test order or on random state."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(order_seed * 7919)
+    np.random.seed(order_seed * 104729 % 2**32)
+    torch.manual_seed(order_seed * 1299709)
+    want = {m: {k: v for k, v in losses.items() if v} for m, losses in expected_loss.items()}
+    assert mutant_losses(assignment, namespace, order_seed=order_seed) == want

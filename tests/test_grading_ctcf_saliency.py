@@ -10,7 +10,7 @@ from torch import nn
 
 from autograder.mutants.ctcf_saliency import MUTANTS
 from grading_support import (assert_expected_grades, assert_feedback_clean, assert_reference_runs_clean,
-                              assert_mutant_loss_in_checks, assert_reference_passes_checks)
+                              assert_mutant_loss_in_checks, assert_mutant_suite_stable, assert_reference_passes_checks)
 
 # Points each mutant must lose, per graded cell (every other cell keeps full marks).
 EXPECTED_LOSS = {
@@ -51,3 +51,8 @@ def test_ctcf_saliency_reference_notebook_runs_clean_in_fast_mode():
 @pytest.mark.slow
 def test_ctcf_saliency_feedback_leaks_nothing():
     assert_feedback_clean("ctcf_saliency")
+
+
+@pytest.mark.parametrize("order_seed", [1, 2])
+def test_mutant_suite_does_not_depend_on_order_or_random_state(order_seed):
+    assert_mutant_suite_stable("ctcf_saliency", EXPECTED_LOSS, NAMESPACE, order_seed)

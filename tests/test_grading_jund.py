@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from grading_support import (assert_expected_grades, assert_feedback_clean, assert_mutant_loss_in_checks,
+                              assert_mutant_suite_stable,
                               assert_reference_passes_checks, assert_reference_runs_clean)
 
 # Points each mutant must lose, per graded cell (every other cell keeps full marks).
@@ -49,3 +50,8 @@ def test_reference_passes_every_check():
 @pytest.mark.parametrize("mutant", sorted(EXPECTED_LOSS))
 def test_mutant_loses_expected_points_in_checks(mutant):
     assert_mutant_loss_in_checks("jund", mutant, EXPECTED_LOSS, NAMESPACE)
+
+
+@pytest.mark.parametrize("order_seed", [1, 2])
+def test_mutant_suite_does_not_depend_on_order_or_random_state(order_seed):
+    assert_mutant_suite_stable("jund", EXPECTED_LOSS, NAMESPACE, order_seed)

@@ -7,7 +7,7 @@ from torch import nn
 
 from autograder.mutants.rnacompete import MUTANTS
 from grading_support import (assert_expected_grades,
-                              assert_mutant_loss_in_checks, assert_reference_passes_checks)
+                              assert_mutant_loss_in_checks, assert_mutant_suite_stable, assert_reference_passes_checks)
 
 EXPECTED_LOSS = {
     # wrong on random masks, on ties, on garbage in masked entries, and returns a value for one entry
@@ -41,3 +41,8 @@ def test_mutant_loses_expected_points_in_checks(mutant):
 @pytest.mark.slow
 def test_rnacompete_autograde_scores():
     assert_expected_grades("rnacompete", EXPECTED_LOSS)
+
+
+@pytest.mark.parametrize("order_seed", [1, 2])
+def test_mutant_suite_does_not_depend_on_order_or_random_state(order_seed):
+    assert_mutant_suite_stable("rnacompete", EXPECTED_LOSS, NAMESPACE, order_seed)
