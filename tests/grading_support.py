@@ -131,7 +131,9 @@ def local_reports(assignment: str, namespace: dict, items=None, order_seed=None)
     from autograder.judge import run_checks
     from autograder.remote import local_student
 
-    grading = run_checks(local_student(dict(namespace)), assignment, items=items, order_seed=order_seed)
+    with tempfile.TemporaryDirectory(prefix="checks-") as scratch:   # where checks write files for the worker
+        grading = run_checks(local_student(dict(namespace), scratch=scratch), assignment, items=items,
+                             order_seed=order_seed)
     assert not grading.errors, "a check crashed:\n" + "\n".join(tb for _, tb in grading.errors)
     return grading.reports()
 
