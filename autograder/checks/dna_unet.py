@@ -630,53 +630,35 @@ def _score_case(seed: int):
     return pred, target
 
 
-class _MaskScoreTests:
-    """Shared by dice_score and iou_score: `name` is the student's function, `metric` scikit-learn's."""
-    name: str
-    metric = None
+def _mask_score_tests(name: str, metric, label: str):
+    """The test class of `name` (dice_score or iou_score), checked against scikit-learn's `metric`."""
+    @graded(name)
+    class MaskScoreTests:
+        @pytest.fixture
+        def score(self, student):
+            student.defined(name)
+            fn = student.function(name)
+            return lambda *args, what: as_float(fn(*args, what=what), name)
 
-    @pytest.fixture
-    def score(self, student):
-        student.defined(self.name)
-        fn = student.function(self.name)
-        return lambda *args, what: as_float(fn(*args, what=what), self.name)
+        @rubric(1, f"{label} of masks thresholded at 0.5 (arrays and tensors)")
+        def test_matches(self, score):
+            for seed in range(3):
+                pred, target = _score_case(seed)
+                want = metric(target.reshape(-1) > 0.5, pred.reshape(-1) > 0.5)
+                for kind, args in {"NumPy arrays": (pred, target),
+                                   "tensors": (torch.from_numpy(pred), torch.from_numpy(target))}.items():
+                    assert_close(score(*args, what=f"{name} with {kind}"), want,
+                                 f"{name} of thresholded masks ({kind})")
 
-    def _matches(self, score):
-        for seed in range(3):
-            pred, target = _score_case(seed)
-            want = self.metric(target.reshape(-1) > 0.5, pred.reshape(-1) > 0.5)
-            for label, args in {"NumPy arrays": (pred, target),
-                                "tensors": (torch.from_numpy(pred), torch.from_numpy(target))}.items():
-                assert_close(score(*args, what=f"{self.name} with {label}"), want,
-                             f"{self.name} of thresholded masks ({label})")
+        @rubric(0.5, "two empty masks give 1")
+        def test_empty(self, score):
+            empty = np.zeros((16, 16), np.float32)
+            assert_close(score(empty, empty, what=f"{name} of two empty masks"), 1.0,
+                         "two empty masks agree perfectly")
 
-    def _empty(self, score):
-        empty = np.zeros((16, 16), np.float32)
-        assert_close(score(empty, empty, what=f"{self.name} of two empty masks"), 1.0,
-                     "two empty masks agree perfectly")
-
-
-@graded("dice_score")
-class TestDiceScore(_MaskScoreTests):
-    name, metric = "dice_score", staticmethod(f1_score)
-
-    @rubric(1, "Dice of masks thresholded at 0.5 (arrays and tensors)")
-    def test_matches(self, score):
-        self._matches(score)
-
-    @rubric(0.5, "two empty masks give 1")
-    def test_empty(self, score):
-        self._empty(score)
+    MaskScoreTests.__name__ = MaskScoreTests.__qualname__ = f"Test{label}Score"
+    return MaskScoreTests
 
 
-@graded("iou_score")
-class TestIoUScore(_MaskScoreTests):
-    name, metric = "iou_score", staticmethod(jaccard_score)
-
-    @rubric(1, "IoU of masks thresholded at 0.5 (arrays and tensors)")
-    def test_matches(self, score):
-        self._matches(score)
-
-    @rubric(0.5, "two empty masks give 1")
-    def test_empty(self, score):
-        self._empty(score)
+TestDiceScore = _mask_score_tests("dice_score", f1_score, "Dice")
+TestIoUScore = _mask_score_tests("iou_score", jaccard_score, "IoU")
