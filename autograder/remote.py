@@ -377,6 +377,13 @@ class RemoteModel(RemoteObject):
             raise CheckFailed("the model's state dict could not be read")
         return state
 
+    def grads(self) -> dict:
+        """{parameter name: gradient tensor, or None where no gradient was ever computed}."""
+        grads = self.student.request("grads", seed=None, ref=self.id)
+        if not isinstance(grads, dict):
+            raise CheckFailed("the model's gradients could not be read")
+        return grads
+
     def load_state(self, state: dict) -> None:
         self.student.request("load_state", seed=None, ref=self.id, state=state)
 

@@ -273,6 +273,10 @@ class Session:
     def op_state(self, ref: int):
         return {k: v for k, v in self._module(ref).state_dict().items()}
 
+    def op_grads(self, ref: int):
+        """{parameter name: its .grad (None if never computed)}."""
+        return {k: p.grad for k, p in self._module(ref).named_parameters()}
+
     def op_load_state(self, ref: int, state: dict):
         """Copy the given tensors into the model's own parameters and buffers, in place."""
         model = self._module(ref)

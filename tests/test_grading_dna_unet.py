@@ -9,7 +9,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from autograder import pipeline
-from autograder.dna_unet import CHECKS
+from autograder.grade_cells import item_points
 from autograder.mutants.dna_unet import MUTANTS
 from grading_support import (assert_expected_grades, assert_feedback_clean, assert_mutant_loss_in_checks,
                               assert_reference_passes_checks, assert_reference_runs_clean)
@@ -61,13 +61,13 @@ def test_grade_ids_are_unique_across_both_notebooks():
         assert len(ids) == len(set(ids)), path.name
         graded_ids += [m["grade_id"] for m in meta if m.get("solution") or m.get("grade")]
     assert len(graded_ids) == len(set(graded_ids))
-    assert {f"test_{name}" for name in CHECKS} <= set(graded_ids)
+    assert {f"test_{name}" for name in item_points(ASSIGNMENT)} <= set(graded_ids)
 
 
 @pytest.mark.slow
 def test_points_in_notebooks_match_checks():
     maxima = pipeline.max_points(pipeline.REPO_ROOT, ASSIGNMENT)
-    assert maxima == {f"test_{name}": check.max_score for name, check in CHECKS.items()}
+    assert maxima == {f"test_{name}": points for name, points in item_points(ASSIGNMENT).items()}
 
 
 @pytest.mark.slow
