@@ -8,15 +8,12 @@ code (see `judge`).
 """
 
 
-def grade(assignment_or_name, item_or_check, namespace=None):
-    """`grade(assignment, item)` (pytest checks) or, for notebooks not yet moved, `grade(name, CHECKS[name])`."""
+def grade(assignment: str, item: str, namespace=None) -> float:
+    """The hidden checks of `item` against the calling notebook's names; prints the report, returns the points."""
     import sys
-    namespace = namespace if namespace is not None else sys._getframe(1).f_globals
-    if isinstance(item_or_check, str):
-        from .incell import grade as run
-    else:
-        from .core import grade as run
-    return run(assignment_or_name, item_or_check, namespace)
+
+    from .incell import grade as run
+    return run(assignment, item, namespace if namespace is not None else sys._getframe(1).f_globals)
 
 
 __all__ = ["grade"]

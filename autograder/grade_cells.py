@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from .notebooks import HIDDEN_CALL, PYTEST_CALL, nbgrader_meta
+from .notebooks import PYTEST_CALL, nbgrader_meta
 from .rubric import rubric_of_function
 
 TEMPLATE = '''# Hidden tests check `{item}` more thoroughly when your notebook is graded ({points:g} points).
@@ -73,7 +73,7 @@ def sync_grade_cells(course_root, assignment: str) -> list:
 
 
 def _item_of(source: str, grade_id) -> str:
-    match = PYTEST_CALL.search(source) or HIDDEN_CALL.search(source)
+    match = PYTEST_CALL.search(source)
     if match is None:
         raise ValueError(f"grade cell {grade_id!r} does not call grade(...)")
     return match.group(2)

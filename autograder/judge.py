@@ -66,11 +66,13 @@ def check_module(assignment: str) -> Path:
     return path
 
 
-def run_checks(student: Student, assignment: str, items=None, extra_args=(), order_seed=None) -> plugin.Grading:
-    """Run the assignment's check module against `student`; the Grading holds every outcome."""
+def run_checks(student: Student, assignment: str, items=None, extra_args=(), order_seed=None,
+               module: Path | None = None) -> plugin.Grading:
+    """Run the assignment's check module (or `module`) against `student`; the Grading holds every outcome."""
     grading = plugin.Grading(student, items, order_seed)
-    args = [str(check_module(assignment)), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
-            "-q", "--no-header", "--capture=sys", *extra_args]
+    args = [str(module or check_module(assignment)), "-c", str(CHECKS_DIR / "pytest.ini"),
+            "--rootdir", str(Path(module).parent if module else CHECKS_DIR), "-q", "--no-header", "--capture=sys",
+            *extra_args]
     plugin.ACTIVE = grading
     sink = io.StringIO()
     try:

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import nbformat
 
-HIDDEN_CALL = re.compile(r"grade\(\s*[\"'](\w+)[\"']\s*,\s*CHECKS\[\s*[\"'](\w+)[\"']\s*\]\s*\)")
-HIDDEN_MODULE = re.compile(r"from\s+autograder\.(\w+)\s+import\s+CHECKS")
 PYTEST_CALL = re.compile(r"grade\(\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']\s*\)")
 
 
@@ -59,7 +57,6 @@ class GradedCell:
     points: float
     module: str                 # the assignment whose checks it runs
     name: str                   # the graded item
-    engine: str = "pytest"      # "pytest" (autograder/checks) or "legacy" (CHECKS dicts)
 
 
 def graded_cells(source_nb) -> list:
@@ -69,14 +66,10 @@ def graded_cells(source_nb) -> list:
         meta = nbgrader_meta(cell)
         if not meta.get("grade") or cell.cell_type != "code":
             continue
-        new = PYTEST_CALL.search(cell.source)
-        if new:
-            out.append(GradedCell(meta["grade_id"], float(meta["points"]), new.group(1), new.group(2)))
-            continue
-        call, module = HIDDEN_CALL.search(cell.source), HIDDEN_MODULE.search(cell.source)
-        if not call or not module:
+        call = PYTEST_CALL.search(cell.source)
+        if not call:
             raise ValueError(f"grade cell {meta.get('grade_id')!r} does not call grade(assignment, item)")
-        out.append(GradedCell(meta["grade_id"], float(meta["points"]), module.group(1), call.group(2), "legacy"))
+        out.append(GradedCell(meta["grade_id"], float(meta["points"]), call.group(1), call.group(2)))
     return out
 
 

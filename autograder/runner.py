@@ -18,13 +18,13 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from .judge import CELL_BUDGET_S, NOTEBOOK_BUDGET_S
-from .notebooks import InvalidSubmission, cells_to_run, check_same_assignment, graded_cells, read_submission
+from .notebooks import graded_cells
 from .outcomes import GRADER_ERROR
 from .pipeline import REPO_ROOT, grading_env, source_notebooks
 
@@ -66,9 +66,6 @@ def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool =
                    items=None) -> dict:
     """The judge's result for one submitted notebook: {cells, status, reason, notes, device, isolation, grader_errors}."""
     source_nb = nbformat.read(source_path, as_version=4)
-    graded = graded_cells(source_nb)
-    if graded and graded[0].engine == "legacy":
-        return _grade_legacy(submitted_path, source_nb, assignment, fast, timeout_s, cell_budget_s, memory_mb)
     from .isolation import choose
     mode = choose(isolation).mode
     with tempfile.TemporaryDirectory(prefix="judge-") as tmp:
@@ -92,46 +89,6 @@ def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool =
             return {"cells": _zero_cells(source_nb, GRADER_ERROR), "status": "grader-error", "reason": GRADER_ERROR,
                     "notes": [], "device": "cpu", "isolation": mode,
                     "grader_errors": [f"the judge of {submitted_path} wrote no result:\n{stderr}"]}
-
-
-def _grade_legacy(submitted_path, source_nb, assignment, fast, timeout_s, cell_budget_s, memory_mb) -> dict:
-    """Notebooks whose grade cells still call the old in-process checks (autograder/<a>.py)."""
-    base = {"notes": [], "device": "cpu", "isolation": "none", "grader_errors": []}
-    try:
-        submitted = read_submission(submitted_path)
-        check_same_assignment(submitted, source_nb, assignment)
-    except InvalidSubmission as exc:
-        return {**base, "cells": _zero_cells(source_nb, str(exc)), "status": "invalid", "reason": str(exc)}
-    graded = graded_cells(source_nb)
-    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
-        job, result = Path(scratch) / "job.json", Path(tempfile.mkdtemp(prefix="result-")) / "result.json"
-        job.write_text(json.dumps({
-            "cells": cells_to_run(source_nb, submitted),
-            "graded": [asdict(g) for g in graded],
-            "cell_budget_s": cell_budget_s,
-            "memory_mb": 0 if _has_cuda() else memory_mb,
-        }))
-        env = grading_env(fast)
-        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
-        work = Path(scratch) / "work"
-        work.mkdir()
-        try:
-            subprocess.run([sys.executable, "-m", "autograder.sandbox", str(job), str(result)], cwd=work, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            reason = f"grading stopped after {timeout_s:g} s (endless loop or very long training?)"
-            return {**base, "cells": _zero_cells(source_nb, reason), "status": "timeout", "reason": reason}
-        try:
-            payload = json.loads(result.read_text())
-        except (OSError, ValueError):
-            reason = "the notebook crashed the grader (out of memory?)"
-            return {**base, "cells": _zero_cells(source_nb, reason), "status": "error", "reason": reason}
-        finally:
-            result.unlink(missing_ok=True)
-            result.parent.rmdir()
-    notes = [f"cell {label}: {err}" for label, err in payload["cell_log"] if err]
-    return {**base, "cells": payload["cells"], "device": payload["device"], "status": "graded", "reason": "",
-            "notes": notes}
 
 
 def _has_cuda() -> bool:

@@ -79,53 +79,27 @@ def assert_feedback_clean(assignment: str) -> None:
 
 def assert_reference_passes_checks(assignment: str, namespace: dict | None = None) -> None:
     """Every hidden check gives the reference solution full points (checks alone, no nbgrader)."""
-    import importlib
-
-    if uses_pytest_checks(assignment):
-        for item, report in local_reports(assignment, reference_namespace(assignment, namespace)).items():
-            assert report.score == report.max_score, report.text()
-        return
-    checks = importlib.import_module(f"autograder.{assignment}").CHECKS
-    ref = importlib.import_module(f"course_lib.reference.{assignment}")
-    for name, check in checks.items():
-        report = check(getattr(ref, name))
+    for item, report in local_reports(assignment, reference_namespace(assignment, namespace)).items():
         assert report.score == report.max_score, report.text()
 
 
 def assert_mutant_loss_in_checks(assignment: str, mutant: str, expected_loss: dict, namespace: dict) -> None:
     """One mutant loses exactly its expected points when its code goes through the checks directly.
 
-    Quick (no nbgrader), and the failure message is the report, naming the property it trips.
+    Quick (no nbgrader, no sandbox), and the failure message is the report, naming the property it trips.
     `namespace` holds the names the notebook's set-up cell imports (np, torch, nn, …).
     """
-    import importlib
-
     mutants = pipeline.load_mutants(assignment)
     assert set(expected_loss) == set(mutants) and len(mutants) >= 5, "one expectation per mutant, at least 5"
-    if uses_pytest_checks(assignment):
-        ns = dict(namespace)
-        for source in mutants[mutant].values():
-            exec(source, ns)
-        reports = local_reports(assignment, ns, items=list(mutants[mutant]))
-        for item, report in reports.items():
-            lost = round(report.max_score - report.score, 4)
-            assert lost == expected_loss[mutant].get(f"test_{item}", 0), report.text()
-        return
-    checks = importlib.import_module(f"autograder.{assignment}").CHECKS
-    for grade_id, source in mutants[mutant].items():
-        ns = dict(namespace)
+    ns = dict(namespace)
+    for source in mutants[mutant].values():
         exec(source, ns)
-        report = checks[grade_id](ns[grade_id])
+    for item, report in local_reports(assignment, ns, items=list(mutants[mutant])).items():
         lost = round(report.max_score - report.score, 4)
-        assert lost == expected_loss[mutant].get(f"test_{grade_id}", 0), report.text()
+        assert lost == expected_loss[mutant].get(f"test_{item}", 0), report.text()
 
 
-# ------------------------------------------------------------------ the pytest checks, in this process
-def uses_pytest_checks(assignment: str) -> bool:
-    from autograder.grade_cells import has_checks
-    return has_checks(assignment)
-
-
+# ------------------------------------------------------------------ the hidden checks, in this process
 def local_reports(assignment: str, namespace: dict, items=None, order_seed=None) -> dict:
     """{item: Report} of the hidden checks run in this process against `namespace` (no sandbox: quick)."""
     import torch

@@ -1,4 +1,6 @@
-"""The standalone runner: same scores as nbgrader, tamper-resistant, parallel = serial, bad input reported."""
+"""The trusted runner: same scores as nbgrader, parallel = serial, outputs and gradebook, bad input reported.
+
+Hostile submissions are graded by tests/test_attacks.py."""
 import json
 import tempfile
 import zipfile
@@ -10,7 +12,6 @@ import pytest
 
 from autograder import pipeline, runner
 from autograder.intake import canonical_name, collect, match_notebook
-from autograder.mutants.tampering import TAMPERING
 from test_grading_jund import EXPECTED_LOSS
 
 MAX = {"weighted_accuracy": 5, "weighted_bce_loss": 5, "MLP": 10, "CNN": 10, "LSTMClassifier": 10}
@@ -42,21 +43,10 @@ def _scores(result):
 
 @pytest.fixture(scope="module")
 def graded():
-    """Reference, two mutants, every tampering case and two structural tamperings, graded with 2 workers."""
+    """Reference and two mutants, graded with 2 workers."""
     subs = {"reference": _filled({})}
     for name in ("unweighted_accuracy", "accessibility_ignored"):
         subs[f"mutant-{name}"] = _filled(pipeline.load_mutants("jund")[name])
-    for name, code in TAMPERING.items():
-        subs[f"tamper-{name}"] = _filled({"weighted_accuracy": code})
-    wrong = _filled({"weighted_accuracy": TAMPERING["redefines_reference"].split("import course_lib")[0]})
-    deleted = wrong.copy()
-    deleted.cells = [c for c in wrong.cells if not c.metadata.get("nbgrader", {}).get("grade")]
-    subs["tamper-deletes_test_cells"] = deleted
-    edited = _filled({"weighted_accuracy": TAMPERING["redefines_reference"].split("import course_lib")[0]})
-    for c in edited.cells:
-        if c.metadata.get("nbgrader", {}).get("grade"):
-            c.source = "5.0"
-    subs["tamper-edits_test_cells"] = edited
     files = {s: {"jund.ipynb": _write(s, nb)} for s, nb in subs.items()}
     return {r.student: r for r in runner.grade_batch(files, "jund", workers=2, course_root=course())}
 
@@ -67,13 +57,6 @@ def test_runner_agrees_with_expected_mutant_scores(graded):
     for name in ("unweighted_accuracy", "accessibility_ignored"):
         want = {k: v - EXPECTED_LOSS[name].get(f"test_{k}", 0) for k, v in MAX.items()}
         assert _scores(graded[f"mutant-{name}"]) == want
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("case", sorted(TAMPERING) + ["deletes_test_cells", "edits_test_cells"])
-def test_tampering_gets_the_score_of_the_real_work(graded, case):
-    want = dict(MAX, weighted_accuracy=5 - EXPECTED_LOSS["unweighted_accuracy"]["test_weighted_accuracy"])
-    assert _scores(graded[f"tamper-{case}"]) == want
 
 
 @pytest.mark.slow
