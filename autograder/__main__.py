@@ -1,8 +1,8 @@
 """Command line: `python -m autograder <command>` (run from the repository root).
 
   release        regenerate release/ from source/ with nbgrader (with the student wheel in each folder)
-  demo           release, then autograde sample submissions (reference, blank, mutants) in a
-                 scratch course folder and print the grade table
+  demo           release, then grade sample submissions (reference, blank, mutants) with the
+                 trusted runner in a scratch course folder and print the grade tables
   student-build  build the student wheel of course_lib (no reference, no autograder)
   collect        LMS download (zip or folder) -> submitted/<student>/<assignment>/
   grade          grade every submitted/<student>/<assignment>/ in parallel -> grades/<assignment>/
@@ -36,35 +36,40 @@ def cmd_release(args) -> int:
     return 0
 
 
-def _demo_one(out: Path, a: str) -> tuple:
-    """Release, sample submissions, autograde and feedback for one assignment in its own scratch course."""
+def _demo_one(out: Path, a: str, workers: int) -> tuple:
+    """Release, sample submissions, trusted grading, gradebook and feedback for one assignment in a scratch course."""
+    from . import runner
+    from .gradebook import record
+
     t = time.perf_counter()
     course = pipeline.course_copy(out / a, assignment_ids=[a])
     pipeline.generate_release(course, a)
     subs = pipeline.sample_submissions(a)
     pipeline.write_submissions(course, a, subs)
-    pipeline.autograde(course, a)
+    files = _submitted(course, a)
+    results = runner.grade_batch(files, a, workers=workers, course_root=course)
+    runner.write_outputs(results, course / "grades" / a)
+    record(course, a, results, files)
     feedback = pipeline.generate_feedback(course, a)
     table = pipeline.format_table(pipeline.grades(course, a), pipeline.max_points(course, a))
-    return len(subs), table, feedback, time.perf_counter() - t
+    return len(subs), table, feedback, results[0].isolation, time.perf_counter() - t
 
 
 def cmd_demo(args) -> int:
     import os
-    from concurrent.futures import ThreadPoolExecutor
 
     start = time.perf_counter()
     ids = args.assignment or pipeline.assignments()
     out = Path(args.out)
     workers = args.workers or os.cpu_count() or 1
-    print(f"autograding sample submissions of {', '.join(ids)} with nbgrader ({workers} in parallel, fast mode)")
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        jobs = {a: pool.submit(_demo_one, out, a) for a in ids}
-        for a in ids:
-            n, table, feedback, seconds = jobs[a].result()
-            print(f"\n== {a}: {n} sample submissions (reference, blank, mutants) graded in {seconds:.0f} s")
-            print(table)
-            print(f"feedback: {feedback}/<student>/{a}/*.html")
+    print(f"grading sample submissions of {', '.join(ids)} with the trusted runner ({workers} at a time, fast mode)")
+    for a in ids:
+        n, table, feedback, isolation, seconds = _demo_one(out, a, workers)
+        print(f"\n== {a}: {n} sample submissions (reference, blank, mutants) graded in {seconds:.0f} s "
+              f"(isolation: {isolation}); scores as nbgrader's gradebook has them:")
+        print(table)
+        print(f"grades.csv, results.json, feedback.html: {out / a / 'grades' / a}/; "
+              f"nbgrader feedback: {feedback}/<student>/{a}/*.html")
     print(f"\ndemo finished in {time.perf_counter() - start:.0f} s")
     return 0
 
@@ -213,7 +218,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("demo", help="autograde sample submissions and print the grade table")
     p.add_argument("--assignment", "-a", action="append")
     p.add_argument("--out", default="build/demo")
-    p.add_argument("--workers", "-j", type=int, default=None, help="assignments graded at once (default: cores)")
+    p.add_argument("--workers", "-j", type=int, default=None, help="submissions graded at once (default: cores)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("student-build", help="build the student wheel of course_lib")
     p.add_argument("--out", default="dist")

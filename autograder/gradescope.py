@@ -14,14 +14,16 @@ from .pipeline import REPO_ROOT, source_notebooks
 from .student_build import build_grader_wheel
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope image set-up: Python packages for grading (CPU build of torch).
+# Gradescope image set-up: Python packages for grading (CPU build of torch), and bubblewrap, which the
+# grader uses when the container allows user namespaces (else it runs the worker as another uid).
 set -euo pipefail
 cd /autograder/source
-apt-get update -qq && apt-get install -y -qq python3 python3-pip python3-venv > /dev/null
+apt-get update -qq && apt-get install -y -qq python3 python3-pip python3-venv bubblewrap > /dev/null
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --quiet --upgrade pip
 /autograder/venv/bin/pip install --quiet torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install --quiet wheels/*.whl nbformat nbconvert ipython
+/autograder/venv/bin/pip install --quiet wheels/*.whl nbformat nbconvert ipython pytest safetensors filelock
+chmod -R go-rwx /autograder/source
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash

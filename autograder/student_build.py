@@ -77,14 +77,17 @@ def build_student_wheel(out_dir: Path) -> Path:
 
 
 def build_grader_wheel(out_dir: Path) -> Path:
-    """A wheel with course_lib whole (reference included) and the autograder: for grading machines only."""
+    """A wheel with course_lib whole (reference included), the autograder and the grading worker:
+    for grading machines only."""
     import autograder
+    import gradeworker
 
     package_dir = Path(course_lib.__file__).parent
-    grader_dir = Path(autograder.__file__).parent
     out_dir.mkdir(parents=True, exist_ok=True)
     wheel = out_dir / wheel_name()
-    trees = {NAME: (package_dir, package_files(package_dir, {"__pycache__"})),
-             "autograder": (grader_dir, package_files(grader_dir, {"__pycache__"}))}
+    trees = {NAME: (package_dir, package_files(package_dir, {"__pycache__"}))}
+    for module in (autograder, gradeworker):
+        folder = Path(module.__file__).parent
+        trees[module.__name__] = (folder, package_files(folder, {"__pycache__"}))
     return _write_wheel(wheel, trees, course_lib.__version__,
                         "Deep learning for genomics: course library, solutions and autograder (grading only)")

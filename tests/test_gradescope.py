@@ -21,6 +21,10 @@ def test_zip_contents(tmp_path):
         wheel = [n for n in names if n.startswith("wheels/") and n.endswith(".whl")]
         assert len(wheel) == 1
         assert zf.getinfo("run_autograder").external_attr >> 16 & 0o111
+        inner = zipfile.ZipFile(zf.open(wheel[0]))
+        packaged = set(inner.namelist())
+        assert {"gradeworker/session.py", "autograder/checks/jund.py", "autograder/checks/pytest.ini"} <= packaged
+        assert "bubblewrap" in zf.read("setup.sh").decode()
 
 
 @pytest.mark.slow
