@@ -49,6 +49,7 @@ def pytest_configure(config):
     config.pluginmanager.register(grading, "autograder-grading")
     plugin.ACTIVE = grading
     setattr(config, KEY, grading)
+    config._autograder_launcher = launcher
 
 
 def _source_for(submission: Path, assignment, root, source_notebooks) -> Path:
@@ -77,4 +78,5 @@ def pytest_unconfigure(config):
     grading = getattr(config, KEY, None)
     if grading is not None:
         grading.student.close()
+        config._autograder_launcher.stop_all()
         plugin.ACTIVE = None

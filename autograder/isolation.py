@@ -180,6 +180,13 @@ class Launcher:
         self.data_root = Path(data_root) if data_root else None
         self.hidden = tuple(Path(p) for p in hidden)   # course folders to hide in uid mode (source/, ...)
         self.root = os.geteuid() == 0
+        self._running: dict = {}      # pid -> cleanup of every worker started and not yet stopped
+        become_subreaper()
+
+    def stop_all(self) -> None:
+        """Stop every worker this launcher started that is still running (the judge's last word)."""
+        for cleanup in list(self._running.values()):
+            cleanup()
 
     # ---------------------------------------------------------------- public
     def start(self, job: WorkerJob) -> Connection:
@@ -249,7 +256,12 @@ class Launcher:
         except BaseException:
             _cleanup(None, slot, group, folders)
             raise
-        return proc, lambda: _cleanup(proc, slot, group, folders), scratch
+        def cleanup():
+            if self._running.pop(proc.pid, None) is not None:
+                _cleanup(proc, slot, group, folders)
+
+        self._running[proc.pid] = cleanup
+        return proc, cleanup, scratch
 
     def _as_root_then(self, uid: int, cmd: list, group, stage: bool) -> list:
         """A root shell that puts itself in the worker's cgroup, stages what `uid` must read, then becomes `uid`.
@@ -383,11 +395,80 @@ def _cleanup(proc, slot, group, folders) -> None:
         group.kill()
     if slot is not None:
         slot.sweep()
+        _wait_until_gone(slot.uid)
         slot.release()
     if group is not None:
         group.remove()
+    _reap_orphans()
     for folder in folders:
         _force_rmtree(folder)
+
+
+def become_subreaper() -> None:
+    """Make this process the reaper of every orphan its workers leave (Linux), so none lingers as a zombie.
+
+    Without it, a worker's killed descendants are re-parented to the machine's pid 1, which in a
+    container often never reaps them.
+    """
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)     # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _processes_of(uid: int) -> list:
+    """(pid, state) of every process owned by `uid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                    found.append((int(entry), state))
+            except (OSError, IndexError):
+                pass
+    return found
+
+
+def _wait_until_gone(uid: int, timeout_s: float = 30.0) -> None:
+    """Kill, and reap where they are ours, the processes of `uid` until none is left (or the time is up)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        left = _processes_of(uid)
+        if not left:
+            return
+        for pid, state in left:
+            try:
+                if state == "Z":
+                    os.waitpid(pid, os.WNOHANG)
+                else:
+                    os.kill(pid, 9)
+            except (ChildProcessError, ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)
+
+
+def _reap_orphans() -> None:
+    """Reap the workers' zombies re-parented to this process (it is their subreaper).
+
+    Only a worker's processes qualify (another uid, or a sandbox's own bwrap): this process's other
+    subprocesses are waited for by whoever started them.
+    """
+    me, uid = str(os.getpid()), os.geteuid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            head, tail = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)
+            fields, owner = tail.split(), os.stat(f"/proc/{entry}").st_uid
+        except (OSError, ValueError):
+            continue
+        if fields[0] == "Z" and fields[1] == me and (owner != uid or head.endswith("(bwrap")):
+            try:
+                os.waitpid(int(entry), os.WNOHANG)
+            except ChildProcessError:
+                pass
 
 
 def _children(pid: int) -> list:

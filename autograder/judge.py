@@ -122,6 +122,7 @@ def judge_notebook(submitted_path, source_path, assignment: str, settings: Setti
         device = "cuda" if student.connection is not None and student.connection.cuda else "cpu"
     finally:
         student.close()
+        launcher.stop_all()
     reports = grading.reports()
     errors = [f"{nodeid}\n{tb}" for nodeid, tb in grading.errors]
     cells = []

@@ -122,15 +122,20 @@ class Student:
         self._deadline = None
         self._budget_s = None
         self.first_cell_log: list | None = None
+        self.device_seen = "cpu"       # where the last worker ran (reports read it after close)
+        self.closed = False
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> Connection:
         if self.connection is None:
+            if self.closed:
+                raise WorkerLost("grading of this submission has ended")
             if self.restarts >= self.max_restarts:
                 raise WorkerLost(f"gave up after {self.max_restarts} restarts; last: {self.lost_reason}")
             self.restarts += 1
             self.connection = self._connect()
             self.generation += 1
+            self.device_seen = "cuda" if self.connection.cuda else "cpu"
             if self.first_cell_log is None:
                 self.first_cell_log = self.connection.cell_log
         return self.connection
@@ -144,13 +149,18 @@ class Student:
         return "cuda" if self.cuda else "cpu"
 
     def close(self) -> None:
+        """Stop the worker for good: no request after this starts another."""
+        self.closed = True
+        self._stop()
+
+    def _stop(self) -> None:
         if self.connection is not None:
             self.connection.channel.close()
             self.connection = None
 
     def _lose(self, reason: str) -> None:
         self.lost_reason = reason
-        self.close()
+        self._stop()
 
     @contextlib.contextmanager
     def budget(self, seconds: float):

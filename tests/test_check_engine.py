@@ -134,3 +134,17 @@ def test_outcomes_do_not_depend_on_test_order(tmp_path, seed):
                           order_seed=seed)
     key = lambda r: [(o.name, o.earned, o.message) for o in r.reports()["double"].outcomes]  # noqa: E731
     assert key(base) == key(shuffled)
+
+
+def test_a_closed_submission_starts_no_worker():
+    """After grading ends nothing (not even reading the reports) may start another worker."""
+    from autograder.outcomes import WorkerLost
+    from autograder.remote import Student
+
+    started = []
+    student = Student(lambda: started.append(1) or local_student({}, cuda=False).start())
+    student.start()
+    student.close()
+    with pytest.raises(WorkerLost):
+        student.start()
+    assert started == [1] and student.device_seen == "cpu"

@@ -12,6 +12,7 @@ from autograder import pipeline
 from autograder.grade_cells import item_points
 from autograder.mutants.dna_unet import MUTANTS
 from grading_support import (assert_expected_grades, assert_feedback_clean, assert_mutant_loss_in_checks,
+                              assert_mutant_suite_stable,
                               assert_reference_passes_checks, assert_reference_runs_clean)
 from course_lib.data.nuclei import read_image, read_mask
 
@@ -47,6 +48,11 @@ def test_reference_passes_every_check():
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_loses_expected_points_in_checks(mutant):
     assert_mutant_loss_in_checks(ASSIGNMENT, mutant, EXPECTED_LOSS, NAMESPACE)
+
+
+@pytest.mark.parametrize("order_seed", [1, 2])
+def test_mutant_suite_does_not_depend_on_order_or_random_state(order_seed):
+    assert_mutant_suite_stable(ASSIGNMENT, EXPECTED_LOSS, NAMESPACE, order_seed)
 
 
 def test_grade_ids_are_unique_across_both_notebooks():

@@ -9,6 +9,7 @@ from course_lib.reference import hmm_gru as hmm_ref
 from course_lib.training import fit, make_loader
 
 from grading_support import (assert_expected_grades, assert_feedback_clean, assert_mutant_loss_in_checks,
+                              assert_mutant_suite_stable,
                               assert_reference_passes_checks, assert_reference_runs_clean)
 
 # Points each mutant must lose, per graded cell (every other cell keeps full marks).
@@ -45,6 +46,11 @@ def test_reference_passes_every_check():
 @pytest.mark.parametrize("mutant", sorted(EXPECTED_LOSS))
 def test_mutant_loses_expected_points_in_checks(mutant):
     assert_mutant_loss_in_checks("hmm_gru", mutant, EXPECTED_LOSS, NAMESPACE)
+
+
+@pytest.mark.parametrize("order_seed", [1, 2])
+def test_mutant_suite_does_not_depend_on_order_or_random_state(order_seed):
+    assert_mutant_suite_stable("hmm_gru", EXPECTED_LOSS, NAMESPACE, order_seed)
 
 
 @pytest.mark.slow
