@@ -1,4 +1,4 @@
-"""Motifs: JASPAR parsing, sampling sites from a PWM, planting them, and scanning.
+"""Motifs: JASPAR parsing, sampling sites from a PWM, planting them, scanning, and motif-free resamples.
 
 The package ships the two count matrices the course plants (JUND MA0491.1 and
 CTCF MA0139.1, JASPAR 2024) in `resources/motifs.jaspar`.
@@ -149,66 +149,33 @@ def log_mean_site_ratio(seqs: np.ndarray, pwm: np.ndarray, background, both_stra
     return (m + np.log(np.exp(s - m).mean(1, keepdims=True)))[:, 0]
 
 
-def _random_last_exits(rng: np.random.Generator, next_letter: np.ndarray, starts: np.ndarray, last: int) -> np.ndarray:
-    """For each letter but `last`, the position (in the edges grouped by letter) of its last exit edge.
+def markov_resample(seqs, rng: np.random.Generator) -> np.ndarray:
+    """New sequences drawn from each row's own first-order Markov chain: (N, L) base indices -> (N, L).
 
-    Draws one uniformly random outgoing edge per letter and keeps the draw only if
-    following those edges from every letter ends at `last` (no cycle). Each valid
-    tree is then equally likely, which makes the final walk uniform (Altschul & Erickson 1985).
-    Letters without outgoing edges (and `last`) get -1.
+    Row i keeps its first base; every next base follows the previous one with row i's
+    dinucleotide frequencies, P(b | a) = count(ab) / count(a followed by any base). Letter and
+    dinucleotide composition therefore match each row's on average (not exactly, as a
+    dinucleotide shuffle would), while the order, and with it any planted site, is lost.
+    A letter seen only at the end of its row is followed by a base drawn from the row's letter
+    frequencies. Vectorised over the rows; the result has the input's dtype.
     """
-    counts = np.diff(starts)
-    has_exit = counts > 0
-    has_exit[last] = False
-    while True:
-        exits = np.where(has_exit, starts[:-1] + np.floor(rng.random(counts.size) * counts).astype(np.int64), -1)
-        target = [int(next_letter[e]) if e >= 0 else -1 for e in exits]
-        ok = True
-        for start in np.flatnonzero(has_exit):
-            seen, u = set(), int(start)
-            while u != last:
-                if u in seen:
-                    ok = False
-                    break
-                seen.add(u)
-                u = target[u]
-            if not ok:
-                break
-        if ok:
-            return exits
-
-
-def dinucleotide_shuffle(seq_indices, rng: np.random.Generator):
-    """A random sequence with exactly the same dinucleotide (and letter) counts, first and last letter.
-
-    Altschul–Erickson: the sequence is an Eulerian walk on the graph whose vertices
-    are letters and whose edges are its overlapping dinucleotides. Pick a random tree
-    of "last exits" leading to the final letter, shuffle every other exit edge, and
-    walk from the first letter; every sequence with the same dinucleotide counts is
-    equally likely. Accepts a 1-D integer array (any symbols, e.g. -1 for N) and
-    returns one of the same dtype, or a string and returns a string.
-    """
-    as_text = isinstance(seq_indices, str)
-    seq = np.frombuffer(seq_indices.encode("ascii"), np.uint8) if as_text else np.asarray(seq_indices)
-    if seq.ndim != 1:
-        raise ValueError(f"dinucleotide_shuffle expects one sequence (1-D), got shape {seq.shape}")
-    if seq.size < 3:
-        out = seq.copy()
-    else:
-        letters, codes = np.unique(seq, return_inverse=True)
-        src, dst = codes[:-1], codes[1:]
-        by_src = np.argsort(src, kind="stable")            # edges grouped by their first letter
-        src_sorted, next_letter = src[by_src], dst[by_src]
-        starts = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=letters.size))])
-        exits = _random_last_exits(rng, next_letter, starts, int(codes[-1]))
-        keys = rng.random(src.size)                        # a random order of each letter's edges ...
-        keys[exits[exits >= 0]] = 2.0                      # ... with its last exit at the end
-        next_letter = next_letter[np.lexsort((keys, src_sorted))].tolist()
-        cursor = starts[:-1].tolist()
-        walk = [int(codes[0])]
-        for _ in range(seq.size - 1):
-            u = walk[-1]
-            walk.append(next_letter[cursor[u]])
-            cursor[u] += 1
-        out = letters[np.asarray(walk)]
-    return out.tobytes().decode("ascii") if as_text else out.astype(seq.dtype, copy=False)
+    seqs = np.asarray(seqs)
+    if seqs.ndim != 2 or not np.issubdtype(seqs.dtype, np.integer) or (seqs.size and (seqs.min() < 0 or seqs.max() > 3)):
+        raise ValueError(f"markov_resample expects an (N, L) integer array of base indices 0..3, got shape "
+                         f"{seqs.shape} of {seqs.dtype}")
+    n, length = seqs.shape
+    out = seqs.copy()
+    if length < 2:
+        return out
+    codes = seqs.astype(np.int64)
+    rows = np.arange(n)
+    pairs = np.bincount((rows[:, None] * 16 + codes[:, :-1] * 4 + codes[:, 1:]).ravel(),
+                        minlength=n * 16).reshape(n, 4, 4).astype(np.float64)
+    letters = np.bincount((rows[:, None] * 4 + codes).ravel(), minlength=n * 4).reshape(n, 1, 4) / length
+    outgoing = pairs.sum(-1, keepdims=True)
+    cdf = np.cumsum(np.where(outgoing > 0, pairs / np.maximum(outgoing, 1), letters), axis=-1)
+    cdf[..., -1] = 1.0
+    u = rng.random((n, length - 1))
+    for t in range(1, length):       # one step per position, every row at once
+        out[:, t] = (u[:, t - 1, None] > cdf[rows, out[:, t - 1]]).sum(-1)
+    return out

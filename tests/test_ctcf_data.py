@@ -54,6 +54,7 @@ def test_synthetic_h5_layout(small_h5):
         stored = fh["x_valid"][()]
     splits = ctcf.read_h5(small_h5)
     assert np.array_equal(splits["valid"].X, stored.transpose(0, 2, 1))
+    carriers = []
     for split, n in SMALL.sizes.items():
         s = splits[split]
         assert s.X.shape == (n, 200, 4) and s.y.shape == (n, 1)
@@ -61,7 +62,9 @@ def test_synthetic_h5_layout(small_h5):
         assert s.n_positives == n // 2
         negatives = s.y[:, 0] == 0
         assert (s.motif_pos[negatives] == -1).all()
-        assert (s.motif_pos[~negatives] >= 0).mean() > 0.75
+        carriers.append(s.motif_pos[~negatives] >= 0)
+    # site_rate 0.9; pooled over the 220 positives (one split's 30-150 are too few for a tight bound)
+    assert 0.8 < np.concatenate(carriers).mean() < 0.97
 
 
 def test_planted_sites_match_ctcf(small_h5):
@@ -79,8 +82,8 @@ def test_planted_sites_match_ctcf(small_h5):
     assert np.median(best) > np.median(site_log_odds(random_sites, pwm)[:, 0]) + 10
 
 
-def test_negatives_are_dinucleotide_shuffles_of_site_carriers(small_h5):
-    """Negatives are shuffled, not plain background: on average they are as GC-rich as positives."""
+def test_negatives_are_resampled_site_carriers(small_h5):
+    """Negatives are resampled site carriers, not plain background: on average they are as GC-rich as positives."""
     s = ctcf.read_h5(small_h5)["train"]
     gc = s.X[..., 1:3].sum((1, 2)) / s.X.shape[1]
     pos, neg = gc[s.y[:, 0] == 1], gc[s.y[:, 0] == 0]

@@ -1,11 +1,17 @@
 """Synthetic CTCF data in the Koo-style HDF5 layout, with the planted sites recorded.
 
-Model (per sequence of 200 bp):
-  * a "peak-like" sequence: bases i.i.d. from a background, then one CTCF site
-    (JASPAR MA0139.1, uniform position, either strand) in a fraction `site_rate`;
-  * positives are such sequences as they are;
-  * negatives are such sequences after a dinucleotide shuffle (Altschul–Erickson), as
-    in DeepBind's ENCODE sets: same letter and dinucleotide composition, site destroyed.
+Model (per sequence of 200 bp): bases i.i.d. from a background; then, in either order, one
+CTCF site (JASPAR MA0139.1, uniform position, either strand, in a fraction `site_rate` of the
+sequences) is planted and the sequence is resampled from its own first-order Markov chain
+(`motifs.markov_resample`: the same letter and dinucleotide composition on average):
+
+  * positives are resampled, then planted: the site stays whole;
+  * negatives are planted, then resampled: the site's letters are scattered, so a negative
+    is as GC- and CpG-rich as a positive and only the motif itself tells them apart.
+
+Both classes go through one resampling, so neither has more composition noise than the
+other. (DeepBind's ENCODE sets use exact dinucleotide shuffles of real peaks instead; writing
+one is an exercise of the ctcf_saliency assignment, so the student build does not ship one.)
 The file also holds `motif_pos_<split>` (start of the planted site, -1 where none), used
 to check where a model's saliency points. The manifest beside it (`synthetic.json`) holds the
 parameters and the AUROC of a PWM scan (the true motif's best log-odds per sequence) per split.
@@ -20,12 +26,11 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..motifs import (dinucleotide_shuffle, load_motif, plant_sites, reverse_complement_pwm,
-                      sample_background, site_log_odds)
+from ..motifs import load_motif, markov_resample, plant_sites, reverse_complement_pwm, sample_background, site_log_odds
 from . import manifest
 from .ctcf import H5_NAME, SPLITS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2     # 2: both classes Markov-resampled (1: negatives were dinucleotide shuffles)
 SEQ_LEN = 200
 
 
@@ -42,17 +47,17 @@ class CTCFGenerator:
     def pwm(self) -> np.ndarray:
         return load_motif(self.motif_id).pwm()
 
-    def sample(self, n: int, rng: np.random.Generator, progress: bool = False):
+    def sample(self, n: int, rng: np.random.Generator):
         """(seq indices (n, L) int8, y (n,), motif_pos (n,)) for one split; motif_pos is -1 where no site."""
         y = np.zeros(n, np.int8)
         y[rng.choice(n, int(round(n * self.positive_fraction)), replace=False)] = 1
         seqs = sample_background(rng, (n, self.seq_len), self.background)
+        positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+        seqs[positives] = markov_resample(seqs[positives], rng)      # positives: resampled, then planted
         with_site = np.flatnonzero(rng.random(n) < self.site_rate)
         pos = np.full(n, -1, np.int32)
         pos[with_site] = plant_sites(rng, seqs, with_site, self.pwm())
-        negatives = np.flatnonzero(y == 0)
-        for row in tqdm(negatives, desc="dinucleotide shuffles", disable=not progress, leave=False):
-            seqs[row] = dinucleotide_shuffle(seqs[row], rng)
+        seqs[negatives] = markov_resample(seqs[negatives], rng)      # negatives: planted, then resampled
         pos[negatives] = -1
         return seqs, y, pos
 
@@ -82,8 +87,9 @@ def _write_h5(path: Path, gen: CTCFGenerator, seed: int, progress: bool) -> dict
     streams = np.random.SeedSequence(seed).spawn(len(SPLITS))
     scan_auroc = {}
     with h5py.File(tmp, "w") as fh:
-        for split, stream in zip(SPLITS, streams):
-            seqs, y, pos = gen.sample(gen.sizes[split], np.random.default_rng(stream), progress)
+        for split, stream in tqdm(list(zip(SPLITS, streams)), desc="synthetic CTCF splits", disable=not progress,
+                                  leave=False):
+            seqs, y, pos = gen.sample(gen.sizes[split], np.random.default_rng(stream))
             x = np.eye(4, dtype=np.float32)[seqs].transpose(0, 2, 1)  # (N, 4, L) as in Koo's files
             fh.create_dataset(f"x_{split}", data=x, compression="gzip", compression_opts=4,
                               chunks=(min(len(x), 512), 4, gen.seq_len))
@@ -92,5 +98,6 @@ def _write_h5(path: Path, gen: CTCFGenerator, seed: int, progress: bool) -> dict
             scan_auroc[split] = float(roc_auc_score(y, gen.scan_scores(seqs)))
     os.replace(tmp, path)
     return {"pwm_scan_auroc": scan_auroc,
-            "note": "synthetic CTCF data: positives carry a planted MA0139.1 site (motif_pos_*), "
-                    "negatives are dinucleotide shuffles of such sequences"}
+            "note": "synthetic CTCF data: every sequence is planted with an MA0139.1 site and resampled from its own "
+                    "first-order Markov chain; positives are resampled first (the site stays whole, motif_pos_*), "
+                    "negatives last (the site is scattered)"}

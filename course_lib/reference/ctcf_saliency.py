@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from ..encoding import DNA, to_indices
-from ..motifs import dinucleotide_shuffle as _shuffle_indices
 
 
 class CTCFNet(nn.Module):
@@ -100,7 +99,68 @@ def saliency_map(model: nn.Module, X) -> torch.Tensor:
     return grad.detach()
 
 
+def _random_last_exits(rng: np.random.Generator, next_letter: np.ndarray, starts: np.ndarray, last: int) -> np.ndarray:
+    """For each letter but `last`, the position (in the edges grouped by letter) of its last exit edge.
+
+    Draws one uniformly random outgoing edge per letter and keeps the draw only if
+    following those edges from every letter ends at `last` (no cycle). Each valid
+    tree is then equally likely, which makes the final walk uniform (Altschul & Erickson 1985).
+    Letters without outgoing edges (and `last`) get -1.
+    """
+    counts = np.diff(starts)
+    has_exit = counts > 0
+    has_exit[last] = False
+    while True:
+        exits = np.where(has_exit, starts[:-1] + np.floor(rng.random(counts.size) * counts).astype(np.int64), -1)
+        target = [int(next_letter[e]) if e >= 0 else -1 for e in exits]
+        ok = True
+        for start in np.flatnonzero(has_exit):
+            seen, u = set(), int(start)
+            while u != last:
+                if u in seen:
+                    ok = False
+                    break
+                seen.add(u)
+                u = target[u]
+            if not ok:
+                break
+        if ok:
+            return exits
+
+
+def shuffle_indices(seq_indices, rng: np.random.Generator) -> np.ndarray:
+    """A random 1-D symbol array with exactly the same dinucleotide (and letter) counts, first and last symbol.
+
+    Altschul–Erickson: the sequence is an Eulerian walk on the graph whose vertices
+    are letters and whose edges are its overlapping dinucleotides. Pick a random tree
+    of "last exits" leading to the final letter, shuffle every other exit edge, and
+    walk from the first letter; every sequence with the same dinucleotide counts is
+    equally likely. Any symbols (e.g. -1 for N); the result has the input's dtype.
+    """
+    seq = np.asarray(seq_indices)
+    if seq.ndim != 1:
+        raise ValueError(f"shuffle_indices expects one sequence (1-D), got shape {seq.shape}")
+    if seq.size < 3:
+        return seq.copy()
+    letters, codes = np.unique(seq, return_inverse=True)
+    src, dst = codes[:-1], codes[1:]
+    by_src = np.argsort(src, kind="stable")            # edges grouped by their first letter
+    src_sorted, next_letter = src[by_src], dst[by_src]
+    starts = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=letters.size))])
+    exits = _random_last_exits(rng, next_letter, starts, int(codes[-1]))
+    keys = rng.random(src.size)                        # a random order of each letter's edges ...
+    keys[exits[exits >= 0]] = 2.0                      # ... with its last exit at the end
+    next_letter = next_letter[np.lexsort((keys, src_sorted))].tolist()
+    cursor = starts[:-1].tolist()
+    walk = [int(codes[0])]
+    for _ in range(seq.size - 1):
+        u = walk[-1]
+        walk.append(next_letter[cursor[u]])
+        cursor[u] += 1
+    return letters[np.asarray(walk)].astype(seq.dtype, copy=False)
+
+
 def dinucleotide_shuffle(seq: str, rng: np.random.Generator) -> str:
     """A random DNA string with exactly the dinucleotide counts of `seq` (Altschul–Erickson Eulerian walk)."""
     idx = to_indices(seq, unknown="")
-    return "".join(DNA[i] for i in _shuffle_indices(idx, rng))
+    return "".join(DNA[i] for i in shuffle_indices(idx, rng))
