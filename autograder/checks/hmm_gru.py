@@ -13,7 +13,7 @@ from gradeworker import standins
 from ..expect import as_array, as_float, assert_close, expect_raises
 from ..modeltests import LayerRule, LearnTask, ModelSpec, model_tests
 from ..outcomes import CheckFailed, StudentError
-from ..remote import Opaque, Recipe
+from ..remote import Opaque, Recipe, RemoteModel
 from ..rubric import graded, rubric, step
 
 DNA, STATES = "ACGT", "HL"
@@ -193,11 +193,16 @@ GRU_SPEC = ModelSpec(
 
 def _tagger(student, *args, **kwargs):
     """GRUTagger(*args, **kwargs) built in the worker (seed 0); CheckFailed saying why it could not be."""
-    student.defined("GRUTagger")
+    info = student.defined("GRUTagger")
+    if not (info.get("class") and info.get("module_class")):
+        raise CheckFailed("GRUTagger should be a class derived from nn.Module")
     try:
-        return student.cls("GRUTagger").build(*args, seed=0, **kwargs)
+        model = student.cls("GRUTagger").build(*args, seed=0, **kwargs)
     except StudentError as exc:
         raise CheckFailed("not implemented yet" if exc.not_implemented else exc.describe()) from None
+    if not isinstance(model, RemoteModel):
+        raise CheckFailed("GRUTagger(...) did not give an nn.Module")
+    return model
 
 
 def _run(model, x):

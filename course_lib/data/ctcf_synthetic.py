@@ -47,17 +47,27 @@ class CTCFGenerator:
     def pwm(self) -> np.ndarray:
         return load_motif(self.motif_id).pwm()
 
-    def sample(self, n: int, rng: np.random.Generator):
-        """(seq indices (n, L) int8, y (n,), motif_pos (n,)) for one split; motif_pos is -1 where no site."""
+    def sample(self, n: int, rng: np.random.Generator, shuffle=None):
+        """(seq indices (n, L) int8, y (n,), motif_pos (n,)) for one split; motif_pos is -1 where no site.
+
+        `shuffle(row, rng)`, an exact dinucleotide shuffle of one row of base indices, makes the
+        negatives shuffles of site carriers and leaves the positives as drawn instead (format
+        version 1's data; the hidden checks pass the reference solution's shuffle).
+        """
         y = np.zeros(n, np.int8)
         y[rng.choice(n, int(round(n * self.positive_fraction)), replace=False)] = 1
         seqs = sample_background(rng, (n, self.seq_len), self.background)
         positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-        seqs[positives] = markov_resample(seqs[positives], rng)      # positives: resampled, then planted
+        if shuffle is None:
+            seqs[positives] = markov_resample(seqs[positives], rng)  # positives: resampled, then planted
         with_site = np.flatnonzero(rng.random(n) < self.site_rate)
         pos = np.full(n, -1, np.int32)
         pos[with_site] = plant_sites(rng, seqs, with_site, self.pwm())
-        seqs[negatives] = markov_resample(seqs[negatives], rng)      # negatives: planted, then resampled
+        if shuffle is None:
+            seqs[negatives] = markov_resample(seqs[negatives], rng)  # negatives: planted, then resampled
+        else:
+            for row in negatives:
+                seqs[row] = shuffle(seqs[row], rng)
         pos[negatives] = -1
         return seqs, y, pos
 
