@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from .judge import CELL_BUDGET_S, NOTEBOOK_BUDGET_S, zero_cells
-from .notebooks import InvalidSubmission, check_same_assignment, graded_cells, read_submission
+from .notebooks import InvalidSubmission, check_same_assignment, read_submission
 from .outcomes import GRADER_ERROR
 from .pipeline import REPO_ROOT, grading_env, source_notebooks
 
