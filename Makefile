@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= 2
 # e.g. make demo ASSIGNMENTS="jund rnacompete" (default: every assignment)
 ASSIGNMENTS ?=
 
-.PHONY: demo test release student-build bench notebook-times clean sandbox
+.PHONY: demo test test-all release student-build bench notebook-times clean sandbox
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ demo: $(VENV)/.installed
 test: export OMP_NUM_THREADS = 1
 test: $(VENV)/.installed sandbox
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q -p no:cacheprovider
+
+## test-all: the test suite plus every mutant of every assignment through the runner and nbgrader (~40 min on 2 cores)
+test-all: export COURSE_TEST_ALL_MUTANTS = 1
+test-all: test
 
 ## release: regenerate release/ from source/ with nbgrader
 release: $(VENV)/.installed

@@ -311,7 +311,10 @@ class Launcher:
         return [sys.executable, "-I", "-S", "-c", boot]
 
     def _bwrap_command(self) -> list:
+        # private /tmp and scratch first: what is bound afterwards may itself live under /tmp (a clone in /tmp)
         cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "grader",
+               "--proc", "/proc", "--dev", "/dev", "--size", str(TMP_MB << 20), "--tmpfs", "/tmp",
+               "--size", str(SCRATCH_MB << 20), "--tmpfs", SCRATCH,
                "--ro-bind", "/usr", "/usr"]
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
             p = Path(top)
@@ -338,9 +341,7 @@ class Launcher:
                     hide.add(str(Path(dest) / hidden.resolve().relative_to(Path(src).resolve())))
         for dest in sorted(hide):
             cmd += ["--tmpfs", dest]
-        cmd += ["--proc", "/proc", "--dev", "/dev",
-                "--size", str(TMP_MB << 20), "--tmpfs", "/tmp",
-                "--size", str(SCRATCH_MB << 20), "--tmpfs", SCRATCH, "--chdir", SCRATCH]
+        cmd += ["--chdir", SCRATCH]
         cmd += _gpu_binds()
         cmd += ["--", *self._python_command(LIB_MOUNT)]
         return cmd

@@ -148,11 +148,12 @@ def write_submissions(course_root, assignment: str, submissions: dict) -> list:
 
 # ------------------------------------------------------------------ grading
 def autograde(course_root, assignment: str, students=None, timeout: float | None = None) -> None:
-    """`nbgrader autograde` for every submitted student (or only `students`), in fast mode."""
-    args = ["autograde", assignment, "--force"]
-    for s in students or []:
-        args += ["--student", s]
-    run_nbgrader(args, course_root, timeout=timeout)
+    """`nbgrader autograde` for every submitted student (or only `students`: ids or globs such as "v*"), fast mode.
+
+    nbgrader takes one `--student` value per run, so each entry of `students` is one run.
+    """
+    for pattern in students or ["*"]:
+        run_nbgrader(["autograde", assignment, "--force", "--student", pattern], course_root, timeout=timeout)
 
 
 def generate_feedback(course_root, assignment: str) -> Path:

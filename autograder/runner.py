@@ -23,8 +23,8 @@ from pathlib import Path
 
 import nbformat
 
-from .judge import CELL_BUDGET_S, NOTEBOOK_BUDGET_S
-from .notebooks import graded_cells
+from .judge import CELL_BUDGET_S, NOTEBOOK_BUDGET_S, zero_cells
+from .notebooks import InvalidSubmission, check_same_assignment, read_submission
 from .outcomes import GRADER_ERROR
 from .pipeline import REPO_ROOT, grading_env, source_notebooks
 
@@ -55,11 +55,6 @@ class SubmissionResult:
         return round(sum(c["max_score"] for c in self.cells), 4)
 
 
-def _zero_cells(source_nb, reason: str) -> list:
-    return [{"grade_id": g.grade_id, "name": g.name, "score": 0.0, "max_score": g.points, "output": reason}
-            for g in graded_cells(source_nb)]
-
-
 def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool = True,
                    timeout_s: float = SUBMISSION_BUDGET_S, cell_budget_s: float = CELL_BUDGET_S,
                    memory_mb: int = MEMORY_MB, isolation: str | None = None, course_root=REPO_ROOT,
@@ -68,6 +63,11 @@ def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool =
     source_nb = nbformat.read(source_path, as_version=4)
     from .isolation import choose
     mode = choose(isolation).mode
+    try:   # a file that is no notebook of this assignment needs no judge (the judge checks it again)
+        check_same_assignment(read_submission(submitted_path), source_nb, assignment)
+    except InvalidSubmission as exc:
+        return {"cells": zero_cells(source_nb, str(exc), items), "status": "invalid", "reason": str(exc), "notes": [],
+                "device": "cpu", "isolation": mode, "grader_errors": []}
     with tempfile.TemporaryDirectory(prefix="judge-") as tmp:
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "autograder", "judge", str(submitted_path), "--source", str(source_path),
@@ -86,7 +86,7 @@ def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool =
         try:
             return json.loads(out.read_text())
         except (OSError, ValueError):
-            return {"cells": _zero_cells(source_nb, GRADER_ERROR), "status": "grader-error", "reason": GRADER_ERROR,
+            return {"cells": zero_cells(source_nb, GRADER_ERROR, items), "status": "grader-error", "reason": GRADER_ERROR,
                     "notes": [], "device": "cpu", "isolation": mode,
                     "grader_errors": [f"the judge of {submitted_path} wrote no result:\n{stderr}"]}
 
@@ -107,7 +107,7 @@ def grade_submission(student: str, files: dict, assignment: str, course_root=REP
         path = files.get(source_path.name)
         if path is None:
             reason = f"{source_path.name} was not submitted"
-            res.cells += _zero_cells(nbformat.read(source_path, as_version=4), reason)
+            res.cells += zero_cells(nbformat.read(source_path, as_version=4), reason)
             res.status, res.reason = "invalid", reason
             continue
         payload = grade_notebook(path, source_path, assignment, course_root=course_root, **kw)

@@ -18,22 +18,28 @@ Fast mode (COURSE_FAST=1, or fast=True) returns small subsets of every split.
 """
 from __future__ import annotations
 
-from .data import ctcf, ctcf_synthetic, dna_binding, dna_binding_synthetic, hmm, hmm_synthetic, jund, \
-    jund_synthetic, nuclei, nuclei_synthetic, rnacompete, rnacompete_synthetic
+import importlib
+
+from .data import ctcf, dna_binding, hmm, jund, nuclei, rnacompete
 from .data.manifest import ForeignFilesError
 from .data.source import DataSource, IncompleteDataError, Splits
 
 __all__ = ["SOURCES", "ForeignFilesError", "IncompleteDataError", "Splits", "load_ctcf", "load_dna_binding", "load_hmm", "load_jund",
            "load_nuclei", "load_rnacompete"]
 
-SOURCES = {source.name: source for source in (
-    DataSource("jund", jund.LAYOUTS, jund.read_splits, jund_synthetic.write_synthetic),
-    DataSource("rnacompete", rnacompete.LAYOUTS, rnacompete.read_splits, rnacompete_synthetic.write_synthetic),
-    DataSource("dna_binding", dna_binding.LAYOUTS, dna_binding.read_splits, dna_binding_synthetic.write_synthetic),
-    DataSource("nuclei", nuclei.LAYOUTS, nuclei.read_splits, nuclei_synthetic.write_synthetic),
-    DataSource("ctcf", ctcf.LAYOUTS, ctcf.read_splits, ctcf_synthetic.write_synthetic),
-    DataSource("hmm", hmm.LAYOUTS, hmm.read_splits, hmm_synthetic.write_synthetic),
-)}
+
+def _synthetic_writer(name: str):
+    """`write_synthetic` of `course_lib.data.<name>_synthetic`, imported when that data set is first
+    loaded (a notebook pays for its own generator's imports, not for all six)."""
+    def write_synthetic(*args, **kwargs):
+        return importlib.import_module(f"{__package__}.data.{name}_synthetic").write_synthetic(*args, **kwargs)
+    write_synthetic.__qualname__ = f"{name}_synthetic.write_synthetic"
+    return write_synthetic
+
+
+SOURCES = {name: DataSource(name, module.LAYOUTS, module.read_splits, _synthetic_writer(name))
+           for name, module in (("jund", jund), ("rnacompete", rnacompete), ("dna_binding", dna_binding),
+                                ("nuclei", nuclei), ("ctcf", ctcf), ("hmm", hmm))}
 
 
 def load_jund(data_dir=None, fast: bool | None = None) -> Splits:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-from scipy import stats
 
 from . import manifest
 from ..motifs import load_motif, log_mean_site_ratio, plant_sites, sample_background
@@ -45,6 +44,7 @@ class JUNDGenerator:
 
     def bayes_log_odds(self, seqs: np.ndarray, a: np.ndarray) -> np.ndarray:
         """log P(x, a | bound) - log P(x, a | unbound) under this model, per row."""
+        from scipy import stats   # only when generating: reading data never imports scipy
         s = log_mean_site_ratio(seqs, self.pwm(), self.background)
         p, e = self.site_rate_pos, self.site_rate_neg
         seq_term = np.logaddexp(np.log(p) + s, np.log1p(-p)) - np.logaddexp(np.log(e) + s, np.log1p(-e))

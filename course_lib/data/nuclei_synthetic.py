@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 from . import manifest
 from .nuclei import IMAGE_SIZE, TARBALL
@@ -39,6 +38,7 @@ class NucleiGenerator:
     jpeg_quality: int = 90
 
     def _background(self, rng, yy, xx) -> np.ndarray:
+        from scipy import ndimage   # only when generating: reading data never imports scipy
         s = self.size
         gx, gy = rng.normal(0, 0.08, 2)
         level = rng.uniform(*self.background_level)

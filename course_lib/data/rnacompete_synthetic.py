@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 from tqdm.auto import tqdm
 
 from . import manifest
@@ -132,6 +131,7 @@ def observe(gen: RNACompeteGenerator, mu: np.ndarray, rng: np.random.Generator) 
 
 def oracle_spearman(mu: np.ndarray, values: np.ndarray, in_set_a: np.ndarray, seed: int = 0) -> dict:
     """Spearman between mu and the reader's processed targets, per split (observed probes only)."""
+    from scipy import stats   # only when generating: reading data never imports scipy
     rows = split_rows(in_set_a, seed)
     transform = TargetTransform.fit(values[rows["train"]])
     out = {}
