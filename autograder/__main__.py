@@ -176,7 +176,9 @@ def cmd_judge(args) -> int:
     from .judge import Settings, judge_notebook
 
     course = Path(args.course)
-    hidden = tuple(course / p for p in ("source", "submitted", "autograded", "feedback", "grades", "gradebook.db"))
+    folders = ("source", "submitted", "autograded", "feedback", "grades", "gradebook.db")
+    # the graded course's instructor folders and those of the course this grader was installed from
+    hidden = tuple(dict.fromkeys(root / p for root in (course, pipeline.REPO_ROOT) for p in folders))
     settings = Settings(isolation=choose(args.isolation, probe=not args.no_probe), fast=not args.full,
                         cell_budget_s=args.cell_budget, notebook_budget_s=args.notebook_budget,
                         memory_mb=args.memory_mb, hidden=hidden)

@@ -34,6 +34,7 @@ from .remote import Connection, ProcessChannel
 MODES = ("bubblewrap", "uid", "none")
 LIB_MOUNT = "/opt/grader/lib"
 SCRATCH = "/home/student"
+SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")   # where any uid may write (cleaned after a uid-mode worker)
 SLOT_UID_BASE, SLOT_COUNT = 61000, 2000      # worker uids; $AUTOGRADER_UIDS="FIRST-LAST" picks another range
 SLOT_LOCKS = Path("/tmp/autograder-slots")     # fixed: every grader on this machine must share it
 SCRATCH_MB, TMP_MB = 512, 256
@@ -249,29 +250,36 @@ class Launcher:
                 if slot is not None:
                     os.chown(host_scratch, slot.uid, slot.uid)
                     hide_from(slot.uid, [*hidden_dirs(), *self.hidden])
-                    cmd = self._as_root_then(slot.uid, cmd, group, stage=False)
+                    needed = [*python_paths(), package_dir("course_lib"), package_dir("gradeworker"), base]
+                    if self.data_root is not None:
+                        needed.append(self.data_root)
+                    cmd = self._as_root_then(slot.uid, cmd, group, stage=False, reveal=needed)
                 os.chmod(host_scratch, 0o700)
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                                     env=self._env(extra_env, scratch), cwd=cwd, start_new_session=True)
         except BaseException:
             _cleanup(None, slot, group, folders)
             raise
+        shared = SHARED_WRITABLE if mode == "uid" and slot is not None else ()
         def cleanup():
             if self._running.pop(proc.pid, None) is not None:
-                _cleanup(proc, slot, group, folders)
+                _cleanup(proc, slot, group, folders, shared)
 
         self._running[proc.pid] = cleanup
         return proc, cleanup, scratch
 
-    def _as_root_then(self, uid: int, cmd: list, group, stage: bool) -> list:
+    def _as_root_then(self, uid: int, cmd: list, group, stage: bool, reveal: list = ()) -> list:
         """A root shell that puts itself in the worker's cgroup, stages what `uid` must read, then becomes `uid`.
 
         Staging: an unprivileged uid may not reach the folders bwrap binds (e.g. Python under /root).
         In a private mount namespace, root binds each of them under a fresh tmpfs mounted over an
         unused folder, and bwrap binds them from there. Nothing changes on the host.
+        `reveal` (uid mode): folders the worker opens at their own paths; see `_reveal_commands`.
         """
         script = group.join_commands() if group is not None else []
         cmd = list(cmd)
+        revealing = _reveal_commands(reveal)
+        script += revealing
         if stage:
             sources = [cmd[i + 1] for i in range(len(cmd) - 1) if cmd[i] == "--ro-bind"
                        and not cmd[i + 1].startswith(("/usr", "/bin", "/sbin", "/lib", "/etc", "/sys"))]
@@ -289,7 +297,7 @@ class Launcher:
                 "--bounding-set=-all", "--"]
         script.append("exec " + " ".join(shlex.quote(a) for a in drop + cmd))
         shell = ["sh", "-ec", "\n".join(script)]
-        return ["unshare", "-m", "--propagation", "private", *shell] if stage else shell
+        return ["unshare", "-m", "--propagation", "private", *shell] if stage or revealing else shell
 
 
     def _env(self, extra: dict, scratch: str) -> dict:
@@ -347,6 +355,44 @@ class Launcher:
         return cmd
 
 
+def _blocked_ancestor(path: Path) -> Path | None:
+    """The highest folder above `path` that other users may not traverse (e.g. /root, mode 700), or None."""
+    for folder in reversed(Path(path).resolve().parents):
+        if not folder.stat().st_mode & stat.S_IXOTH:
+            return folder
+    return None
+
+
+def _reveal_commands(paths: list) -> list:
+    """Shell lines (run as root in a private mount namespace) that let another uid reach `paths` where they are.
+
+    A folder the worker needs may sit under one it may not traverse (Python under /root, mode 700).
+    Each needed folder is bound aside, a tmpfs (mode 755) is mounted over the blocking folder, which
+    hides everything else in it, and the needed folders are bound back at their own paths, so every
+    path (and the interpreter's built-in library paths) stays as it was. Nothing changes on the host.
+    No lines (and no mount namespace) when nothing is blocked, as on a Docker grader's /usr Python.
+    """
+    blocked: dict = {}
+    wanted = list(dict.fromkeys(Path(p).resolve() for p in paths))
+    for path in wanted:
+        if any(other != path and other in path.parents for other in wanted):
+            continue          # bound back with the folder that holds it
+        top = _blocked_ancestor(path)
+        if top is not None:
+            blocked.setdefault(top, []).append(path)
+    if not blocked:
+        return []
+    where = _staging_point([str(p) for p in paths])
+    lines = [f"mount -t tmpfs -o size=1m,mode=755 grader-stage {where}"]
+    for n, (top, inside) in enumerate(blocked.items()):
+        aside = [f"{where}/{n}-{i}" for i in range(len(inside))]
+        lines += [f"mkdir {a} && mount --bind {shlex.quote(str(p))} {a}" for a, p in zip(aside, inside)]
+        lines.append(f"mount -t tmpfs -o size=1m,mode=755 grader-reveal {shlex.quote(str(top))}")
+        lines += [f"mkdir -p {shlex.quote(str(p))} && mount --bind {a} {shlex.quote(str(p))}"
+                  for a, p in zip(aside, inside)]
+    return lines
+
+
 def _staging_point(sources: list) -> str:
     """An existing folder to mount the staging tmpfs over (in the private namespace): not above any source."""
     for candidate in ("/mnt", "/media", "/srv", "/opt", "/boot"):
@@ -364,8 +410,10 @@ def _uid_work_root() -> Path:
     return root
 
 
-def _cleanup(proc, slot, group, folders) -> None:
+def _cleanup(proc, slot, group, folders, shared=()) -> None:
     """Kill the worker and everything it started; free its uid, cgroup and folders.
+
+    `shared`: world-writable folders (uid mode) from which whatever the worker's uid left is removed.
 
     The sandbox's own first process (bubblewrap's pid 1 of the namespace, a child of the
     process we started) is killed first: the whole PID namespace dies with it, and bubblewrap
@@ -397,12 +445,37 @@ def _cleanup(proc, slot, group, folders) -> None:
     if slot is not None:
         slot.sweep()
         _wait_until_gone(slot.uid)
+        for top in shared:
+            _remove_entries_of(slot.uid, Path(top))
         slot.release()
     if group is not None:
         group.remove()
     _reap_orphans()
     for folder in folders:
         _force_rmtree(folder)
+
+
+def _remove_entries_of(uid: int, top: Path) -> None:
+    """Remove everything `uid` owns under `top`, looking only where it could have written (world-writable
+    folders, its own): files a uid-mode worker left in /tmp must not reach the next one."""
+    stack = [top]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+                if st.st_uid == uid:
+                    if stat.S_ISDIR(st.st_mode):
+                        _force_rmtree(Path(entry.path))
+                    else:
+                        os.unlink(entry.path)
+                elif stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_IWOTH:
+                    stack.append(entry.path)
+            except OSError:
+                pass
 
 
 def become_subreaper() -> None:

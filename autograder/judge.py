@@ -155,7 +155,8 @@ def prepare_data(source_path, fast: bool = True, budget_s: float = 600) -> None:
     cells = [[label, code] for label, code in cells_to_run(nb, nb, solutions=False)]
     script = ("import json, sys\nfrom gradeworker.cells import run_cells\n"
               "run_cells([tuple(c) for c in json.load(sys.stdin)], 120)\n")
-    env = dict(os.environ, MPLBACKEND="Agg", **({"COURSE_FAST": "1"} if fast else {}))
+    from .pipeline import grading_env
+    env = grading_env(fast)      # the same data folder the judges give their workers
     import json
     with tempfile.TemporaryDirectory(prefix="prepare-") as cwd:
         subprocess.run([sys.executable, "-c", script], input=json.dumps(cells).encode(), cwd=cwd, env=env,

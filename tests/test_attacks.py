@@ -87,8 +87,8 @@ def _planted_pyc(*roots) -> list:
             if p.read_bytes()[:4] != importlib.util.MAGIC_NUMBER]
 
 
-def _slot_processes() -> list:
-    """Processes owned by the sandbox's worker uids (there must be none after a batch)."""
+def _slot_processes(uids: range) -> list:
+    """Processes owned by a batch's worker uids (there must be none after it)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -96,7 +96,7 @@ def _slot_processes() -> list:
                 uid = os.stat(f"/proc/{entry}").st_uid
             except OSError:
                 continue
-            if uid in UIDS:
+            if uid in uids:
                 found.append((entry, uid))
     return found
 
@@ -120,21 +120,10 @@ class _Listener:
             self.received.append(conn.recv(100))
 
 
-@pytest.fixture(scope="module")
-def batch():
-    require_sandbox()
+def _grade(subs: dict, isolation: str, uids: range, out_name: str) -> dict:
+    """Grade `subs` ({student: notebook}) in one parallel batch; what the tests below compare before and after."""
     from course_lib.config import data_root
 
-    listener = _Listener()
-    subs = {"classmate-1": _notebook(None), "classmate-2": _notebook(None), "wrong": _notebook(WRONG)}
-    for nb in (subs["classmate-1"], subs["classmate-2"]):
-        for c in nb.cells:
-            if c.metadata.get("nbgrader", {}).get("grade_id") == "weighted_accuracy":
-                c.source = f"# {CLASSMATE_MARK}\n" + c.source
-    for name, code in {**HONEST, **SELF_DEFEATING}.items():
-        subs[f"attack-{name}"] = _notebook(WRONG + code.replace("ATTACK_PORT", str(listener.port)))
-    for kind in ("deletes_test_cells", "edits_test_cells"):
-        subs[f"attack-{kind}"] = _structural(kind)
     files = {}
     for student, nb in subs.items():
         path = course() / "submitted" / student / "jund" / "jund.ipynb"
@@ -142,23 +131,52 @@ def batch():
         nbformat.write(nb, path)
         files[student] = {"jund.ipynb": path}
     # warm up (the judge's own caches), then fingerprint what must not change
-    runner.grade_batch({"wrong": files["wrong"]}, "jund", workers=1, course_root=course(), items=ITEMS)
+    runner.grade_batch({"wrong": {"jund.ipynb": _write_wrong()}}, "jund", workers=1, course_root=course(),
+                       items=ITEMS, isolation=isolation)
     protected = (REPO / "autograder", REPO / "course_lib", REPO / "gradeworker", course() / "source",
                  course() / "submitted", data_root() / "jund")
     before = _fingerprint(*protected)
     outside = {p: _stat(p) for p in OUTSIDE}
     tmp = Path(tempfile.mkdtemp(prefix="attack-batch-tmp-"))   # every temporary folder of the batch goes here
     saved = {k: os.environ.get(k) for k in ("TMPDIR", "AUTOGRADER_UIDS")}
-    os.environ.update(TMPDIR=str(tmp), AUTOGRADER_UIDS=f"{UIDS.start}-{UIDS.stop - 1}")
+    os.environ.update(TMPDIR=str(tmp), AUTOGRADER_UIDS=f"{uids.start}-{uids.stop - 1}")
     try:
-        results = runner.grade_batch(files, "jund", workers=2, course_root=course(), items=ITEMS)
+        results = runner.grade_batch(files, "jund", workers=2, course_root=course(), items=ITEMS,
+                                     isolation=isolation)
     finally:
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    out = course() / "grades" / "jund"
+    out = course() / "grades" / out_name
     runner.write_outputs(results, out)
     return {"results": {r.student: r for r in results}, "out": out, "before": before, "protected": protected,
-            "tmp": tmp, "listener": listener, "outside": outside}
+            "tmp": tmp, "outside": outside, "uids": uids}
+
+
+def _write_wrong() -> Path:
+    path = course() / "submitted" / "wrong" / "jund" / "jund.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(_notebook(WRONG), path)
+    return path
+
+
+def _with_classmate_mark(nb):
+    for c in nb.cells:
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "weighted_accuracy":
+            c.source = f"# {CLASSMATE_MARK}\n" + c.source
+    return nb
+
+
+@pytest.fixture(scope="module")
+def batch():
+    require_sandbox()
+    listener = _Listener()
+    subs = {"classmate-1": _with_classmate_mark(_notebook(None)), "classmate-2": _with_classmate_mark(_notebook(None)),
+            "wrong": _notebook(WRONG)}
+    for name, code in {**HONEST, **SELF_DEFEATING}.items():
+        subs[f"attack-{name}"] = _notebook(WRONG + code.replace("ATTACK_PORT", str(listener.port)))
+    for kind in ("deletes_test_cells", "edits_test_cells"):
+        subs[f"attack-{kind}"] = _structural(kind)
+    return {**_grade(subs, "bubblewrap", UIDS, "jund"), "listener": listener}
 
 
 def _score(result) -> float:
@@ -192,7 +210,7 @@ def test_self_defeating_attack_earns_no_more(batch, name):
 
 
 def test_no_process_survives_the_batch(batch):
-    assert _slot_processes() == []
+    assert _slot_processes(batch["uids"]) == []
 
 
 def test_no_course_file_data_file_or_cache_changed(batch):
@@ -234,3 +252,50 @@ def test_results_are_plain_and_bounded(batch):
     for r in batch["results"].values():
         payload = json.dumps(runner.results_json(r))
         assert len(payload) < 100_000, (r.student, len(payload))
+
+
+# ------------------------------------------------------------------ uid mode (Docker graders: no namespaces)
+# The attacks a separate uid must stop on its own; those it accepts (the network, a false `describe`) and
+# those the judge stops whatever the isolation (patched builtins, forged frames) are graded above.
+UID_MODE_ATTACKS = ("imports_the_reference", "leaks_through_types_and_errors", "reads_and_rewrites_classmates",
+                    "forks_a_daemon", "kills_other_processes", "leaves_files_everywhere", "plants_pyc_backdoors",
+                    "corrupts_shared_data", "snoops_env_and_proc")
+UID_MODE_UIDS = range(64100, 64200)
+
+
+@pytest.fixture(scope="module")
+def uid_batch():
+    if os.geteuid() != 0:
+        pytest.skip("uid mode needs root")
+    subs = {"uid-classmate": _with_classmate_mark(_notebook(None)), "uid-wrong": _notebook(WRONG)}
+    for name in UID_MODE_ATTACKS:
+        subs[f"uid-attack-{name}"] = _notebook(WRONG + HONEST[name])
+    return _grade(subs, "uid", UID_MODE_UIDS, "uid-mode")
+
+
+def test_uid_mode_classmate_and_wrong_answer_earn_their_points(uid_batch):
+    classmate, wrong = uid_batch["results"]["uid-classmate"], uid_batch["results"]["uid-wrong"]
+    assert (classmate.status, _score(classmate), classmate.isolation) == ("graded", 5, "uid"), classmate.cells
+    assert _score(wrong) == WRONG_SCORE, wrong.cells
+
+
+@pytest.mark.parametrize("name", UID_MODE_ATTACKS)
+def test_uid_mode_attack_earns_exactly_its_real_work(uid_batch, name):
+    r = uid_batch["results"][f"uid-attack-{name}"]
+    assert (r.status, _score(r)) == ("graded", WRONG_SCORE), (r.reason, [c["output"] for c in r.cells], r.notes)
+
+
+def test_uid_mode_leaves_nothing_behind(uid_batch):
+    assert _slot_processes(uid_batch["uids"]) == []
+    after = _fingerprint(*uid_batch["protected"])
+    assert sorted(k for k in set(after) | set(uid_batch["before"]) if after.get(k) != uid_batch["before"].get(k)) == []
+    assert _planted_pyc(*uid_batch["protected"][:3]) == []
+    assert {p: _stat(p) for p in OUTSIDE} == uid_batch["outside"]
+
+
+def test_uid_mode_outputs_hold_no_hidden_line(uid_batch):
+    secrets = secret_lines()
+    for path in (p for p in uid_batch["out"].rglob("*") if p.is_file() and p.name != "grader-errors.log"):
+        text = path.read_text(errors="replace")
+        assert leaks_in_text(text, secrets) == [], path
+        assert CLASSMATE_MARK not in text or "uid-classmate" in str(path), path
