@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,14 +111,26 @@ def judge_notebook(submitted_path, source_path, assignment: str, settings: Setti
     graded = [g for g in graded_cells(source_nb) if items is None or g.name in items]
     launcher = Launcher(settings.isolation, settings.data_root, hidden=settings.hidden)
     job = settings.job(cells_to_run(source_nb, submitted))
-    student = Student(lambda: launcher.start(job))
+    starts = []                      # seconds each worker took to start (a lost one is started again)
+
+    def start_worker():
+        t = time.perf_counter()
+        try:
+            return launcher.start(job)
+        finally:
+            starts.append(time.perf_counter() - t)
+
+    student = Student(start_worker)
+    begin = time.perf_counter()
     try:
         try:
             student.start()
         except WorkerLost as exc:
             status = "timeout" if "did not finish" in str(exc) else "error"
             return {**base, "cells": zero_cells(source_nb, str(exc), items), "status": status, "reason": str(exc)}
+        checks_began = time.perf_counter()
         grading = run_checks(student, assignment, items=[g.name for g in graded])
+        checks_s = time.perf_counter() - checks_began
         device = "cuda" if student.connection is not None and student.connection.cuda else "cpu"
     finally:
         student.close()
@@ -143,8 +155,11 @@ def judge_notebook(submitted_path, source_path, assignment: str, settings: Setti
                       "output": output})
     notes = [f"cell {label}: {err}" for label, err in (student.first_cell_log or []) if err]
     status = "grader-error" if errors else "graded"
+    timings = {"worker_start_s": round(sum(starts), 2), "worker_starts": len(starts),
+               "checks_s": round(checks_s, 2), "judge_s": round(time.perf_counter() - begin, 2),
+               "items_s": {name: round(sum(o.seconds for o in r.outcomes), 2) for name, r in reports.items()}}
     return {**base, "cells": cells, "status": status, "reason": GRADER_ERROR if errors else "", "notes": notes,
-            "device": device, "grader_errors": errors}
+            "device": device, "grader_errors": errors, "timings": timings}
 
 
 # ------------------------------------------------------------------------------ data, once per batch

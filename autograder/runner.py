@@ -13,8 +13,6 @@ import csv
 import html
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from .judge import CELL_BUDGET_S, NOTEBOOK_BUDGET_S, zero_cells
+from .judge_server import run_judge
 from .notebooks import InvalidSubmission, check_same_assignment, read_submission
 from .outcomes import GRADER_ERROR
 from .pipeline import REPO_ROOT, grading_env, source_notebooks
@@ -45,6 +44,7 @@ class SubmissionResult:
     notes: list = field(default_factory=list)   # e.g. renamed files, errors raised by the student's cells
     isolation: str = "none"
     grader_errors: list = field(default_factory=list)   # tracebacks for the instructor, never shown to students
+    timings: list = field(default_factory=list)  # per notebook: where the judge's time went (for bench/)
 
     @property
     def total(self) -> float:
@@ -69,22 +69,24 @@ def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool =
         return {"cells": zero_cells(source_nb, str(exc), items), "status": "invalid", "reason": str(exc), "notes": [],
                 "device": "cpu", "isolation": mode, "grader_errors": []}
     with tempfile.TemporaryDirectory(prefix="judge-") as tmp:
-        out = Path(tmp) / "result.json"
-        cmd = [sys.executable, "-m", "autograder", "judge", str(submitted_path), "--source", str(source_path),
-               "-a", assignment, "--out", str(out), "--isolation", mode, "--no-probe", "--course", str(course_root),
-               "--cell-budget", str(cell_budget_s), "--notebook-budget", str(timeout_s), "--memory-mb", str(memory_mb)]
+        out, log = Path(tmp) / "result.json", Path(tmp) / "judge.log"
+        argv = ["judge", str(submitted_path), "--source", str(source_path), "-a", assignment, "--out", str(out),
+                "--isolation", mode, "--no-probe", "--course", str(course_root), "--cell-budget", str(cell_budget_s),
+                "--notebook-budget", str(timeout_s), "--memory-mb", str(memory_mb)]
         if not fast:
-            cmd.append("--full")
+            argv.append("--full")
         for item in items or ():
-            cmd += ["--only", item]
-        try:
-            proc = subprocess.run(cmd, env=grading_env(fast), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  timeout=timeout_s + JUDGE_SLACK_S)
-            stderr = proc.stderr.decode(errors="replace")[-5000:]
-        except subprocess.TimeoutExpired:
+            argv += ["--only", item]
+        start = time.perf_counter()
+        code = run_judge(argv, grading_env(fast), timeout_s + JUDGE_SLACK_S, log)
+        stderr = log.read_text(errors="replace")[-5000:] if log.exists() else ""
+        if code is None:
             stderr = f"the judge did not finish in {timeout_s + JUDGE_SLACK_S:g} s"
         try:
-            return json.loads(out.read_text())
+            result = json.loads(out.read_text())
+            timings = result.setdefault("timings", {})
+            timings["judge_process_s"] = round(time.perf_counter() - start, 2)
+            return result
         except (OSError, ValueError):
             return {"cells": zero_cells(source_nb, GRADER_ERROR, items), "status": "grader-error", "reason": GRADER_ERROR,
                     "notes": [], "device": "cpu", "isolation": mode,
@@ -115,6 +117,7 @@ def grade_submission(student: str, files: dict, assignment: str, course_root=REP
         res.device, res.isolation = payload["device"], payload["isolation"]
         res.notes += payload["notes"]       # errors raised by the student's cells, shown in feedback
         res.grader_errors += payload["grader_errors"]
+        res.timings.append(payload.get("timings", {}))
         if payload["status"] != "graded":
             res.status = payload["status"]
             res.reason = "; ".join(filter(None, [res.reason, payload["reason"]]))

@@ -1,5 +1,7 @@
 """Grading speed and exactness, with the standalone runner (fast mode), on this machine.
 
+0. Where one JUND submission's time goes (judge start-up, worker start, each item's checks), with
+   judges forked from the warm server and started as plain interpreters, side by side.
 1. Seconds to grade one submission (the reference) of each assignment.
 2. A batch of synthetic JUND submissions (random mixes of correct and mutant answers) graded
    serially and with N workers: wall time ratio, and whether the scores are identical.
@@ -46,6 +48,30 @@ def _write(course: Path, assignment: str, student: str, replacements) -> dict:
         nbformat.write(nb, path)
         files[src.name] = path
     return files
+
+
+def profile(course: Path, n: int) -> None:
+    """Where one JUND submission's time goes, with judges forked from the warm server and started plain,
+    alternating on the same honest submission (medians of n each)."""
+    import statistics
+
+    files = _write(course, "jund", "profile", {})
+    runner.grade_submission("profile", files, "jund", course_root=course)     # warm the caches and the server
+    rows = {"warm": [], "plain": []}
+    for _ in range(n):
+        for how in rows:
+            os.environ["AUTOGRADER_JUDGE"] = "subprocess" if how == "plain" else "server"
+            r = runner.grade_submission("profile", files, "jund", course_root=course)
+            t = r.timings[0]
+            rows[how].append({"total": r.seconds, "judge start-up": t["judge_process_s"] - t["judge_s"],
+                              "worker start (notebook cells)": t["worker_start_s"], "checks": t["checks_s"],
+                              **{f"  {k}": v for k, v in sorted(t["items_s"].items())}})
+    os.environ.pop("AUTOGRADER_JUDGE")
+    print(f"\n[0] where one jund submission's time goes (honest, fast mode, 1 worker; median of {n})")
+    print(f"{'phase':<32} {'warm judge s':>13} {'plain judge s':>14}")
+    for key in rows["warm"][0]:
+        med = {how: statistics.median(x[key] for x in rows[how]) for how in rows}
+        print(f"{key:<32} {med['warm']:>13.2f} {med['plain']:>14.2f}")
 
 
 def per_assignment(course: Path) -> None:
@@ -146,6 +172,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--skip-exact", action="store_true")
     parser.add_argument("--skip-per-assignment", action="store_true")
+    parser.add_argument("--profile", type=int, default=3, metavar="N",
+                        help="repetitions of the per-phase profile, warm vs plain judges (0: skip)")
     parser.add_argument("--versus-nbgrader", type=int, default=20, metavar="N",
                         help="submissions for the runner-vs-nbgrader comparison (0: skip)")
     args = parser.parse_args()
@@ -153,6 +181,8 @@ def main() -> None:
           f"{'cuda' if runner._has_cuda() else 'cpu'}; fast mode; data: synthetic defaults; load average "
           + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     course = _course(pipeline.assignments())
+    if args.profile:
+        profile(course, args.profile)
     if not args.skip_per_assignment:
         per_assignment(course)
     if args.batch:
