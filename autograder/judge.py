@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from . import plugin
 from .isolation import Isolation, Launcher, Limits, WorkerJob, choose
 from .notebooks import InvalidSubmission, cells_to_run, check_same_assignment, graded_cells, read_submission
 from .outcomes import GRADER_ERROR, Report, WorkerLost
+from .pipeline import grading_env
 from .remote import Student
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
@@ -155,7 +155,7 @@ def prepare_data(source_path, fast: bool = True, budget_s: float = 600) -> None:
     cells = [[label, code] for label, code in cells_to_run(nb, nb, solutions=False)]
     script = ("import json, sys\nfrom gradeworker.cells import run_cells\n"
               "run_cells([tuple(c) for c in json.load(sys.stdin)], 120)\n")
-    env = dict(os.environ, MPLBACKEND="Agg", **({"COURSE_FAST": "1"} if fast else {}))
+    env = grading_env(fast)      # the data folder the judges' workers will read
     import json
     with tempfile.TemporaryDirectory(prefix="prepare-") as cwd:
         subprocess.run([sys.executable, "-c", script], input=json.dumps(cells).encode(), cwd=cwd, env=env,

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +78,8 @@ def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool =
         for item in items or ():
             cmd += ["--only", item]
         try:
-            proc = subprocess.run(cmd, env=grading_env(fast), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env = dict(grading_env(fast), AUTOGRADER_PARENT_PID=str(os.getpid()))   # the judge dies with us
+            proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   timeout=timeout_s + JUDGE_SLACK_S)
             stderr = proc.stderr.decode(errors="replace")[-5000:]
         except subprocess.TimeoutExpired:
@@ -123,8 +124,12 @@ def grade_submission(student: str, files: dict, assignment: str, course_root=REP
 
 
 def grade_batch(submissions: dict, assignment: str, workers: int | None = None, course_root=REPO_ROOT,
-                **kw) -> list:
-    """Grade {student: {notebook name: path}} with `workers` parallel graders (default: CPU count)."""
+                on_result=None, **kw) -> list:
+    """Grade {student: {notebook name: path}} with `workers` parallel graders (default: CPU count).
+
+    `on_result(result)` is called (in this thread) with each SubmissionResult as it finishes, e.g. a
+    `progress.Progress`; the returned list is sorted by student.
+    """
     from .isolation import choose
     from .judge import prepare_data
 
@@ -132,10 +137,15 @@ def grade_batch(submissions: dict, assignment: str, workers: int | None = None, 
     kw["isolation"] = choose(kw.get("isolation")).mode     # probed once for the whole batch
     for source in source_notebooks(course_root, assignment):   # workers read the data read-only: make it first
         prepare_data(source, fast=kw.get("fast", True))
+    done = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {s: pool.submit(grade_submission, s, f, assignment, course_root, **kw)
+        futures = {pool.submit(grade_submission, s, f, assignment, course_root, **kw): s
                    for s, f in sorted(submissions.items())}
-        return [futures[s].result() for s in sorted(futures)]
+        for future in as_completed(futures):
+            done[futures[future]] = result = future.result()
+            if on_result is not None:
+                on_result(result)
+    return [done[s] for s in sorted(done)]
 
 
 # ------------------------------------------------------------------ outputs
