@@ -3,9 +3,10 @@
 `grade_batch(client, ...)` has `runner.grade_batch`'s contract. Each task carries the bytes of the
 student's notebooks and of the assignment's source notebooks (workers need not share a
 filesystem) and runs `runner.grade_submission` on the worker, in a private temporary course
-folder: the same judge and sandboxed worker as a local run, so student code runs only in the
-sandbox the judge starts, never in the Dask worker (which is trusted course code). Each Dask
-worker process prepares the assignment's data once. Results come back as plain dicts.
+folder inside the Dask worker's own directory: the same judge and sandboxed worker as a local
+run, so student code runs only in the sandbox the judge starts, never in the Dask worker (which
+is trusted course code). Each Dask worker process prepares the assignment's data once. Results
+come back as plain dicts.
 
 Workers must run the same course code as this client: `code_digest()` (autograder/, course_lib/,
 gradeworker/, the hidden checks among them) is compared before the batch and again in every task.
@@ -15,6 +16,7 @@ becomes that student's `grader-error` row, with the reason in grader-errors.log,
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import tempfile
@@ -27,6 +29,7 @@ from .pipeline import REPO_ROOT, source_notebooks
 PACKAGES = ("autograder", "course_lib", "gradeworker")
 SKIPPED = ("__pycache__", ".ipynb_checkpoints")
 RETRIES = 1                  # reruns of a task that raised (a lost worker is counted by the scheduler instead)
+WAIT_FOR_WORKERS_S = 600     # a scaling cluster (dask-gateway, a batch queue) may start its first worker late
 
 
 class ClusterError(RuntimeError):
@@ -65,12 +68,15 @@ def connect(address: str):
     return Client(address)
 
 
-def check_workers(client, digest: str | None = None) -> int:
-    """Number of workers; CourseCodeMismatch naming every worker whose course code is not this client's."""
+def check_workers(client, digest: str | None = None, wait_s: float = WAIT_FOR_WORKERS_S) -> int:
+    """Number of workers (waiting up to `wait_s` for the first to join); CourseCodeMismatch naming
+    every worker whose course code is not this client's."""
     digest = digest or code_digest()
+    try:
+        client.wait_for_workers(1, timeout=wait_s)
+    except (TimeoutError, asyncio.TimeoutError) as exc:     # the same class from Python 3.11 on
+        raise ClusterError(f"no Dask worker joined the scheduler {client.scheduler.address} in {wait_s:g} s") from exc
     theirs = client.run(code_digest)
-    if not theirs:
-        raise ClusterError(f"the Dask scheduler {client.scheduler.address} has no workers")
     wrong = sorted(addr for addr, d in theirs.items() if d != digest)
     if wrong:
         raise CourseCodeMismatch(
@@ -160,7 +166,7 @@ def grade_on_worker(student: str, notebooks: dict, sources: dict, assignment: st
     if mine != digest:
         raise CourseCodeMismatch(f"this Dask worker's course code (digest {mine[:12]}) is not the client's "
                                  f"({digest[:12]}): install the same course version on every worker")
-    with tempfile.TemporaryDirectory(prefix=f"dask-grade-{assignment}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"grade-{assignment}-", dir=_worker_directory()) as tmp:
         course = Path(tmp) / "course"
         (course / "source" / assignment).mkdir(parents=True)
         for name, data in sources.items():
@@ -174,6 +180,15 @@ def grade_on_worker(student: str, notebooks: dict, sources: dict, assignment: st
             files[name] = path
         result = grade_submission(student, files, assignment, course_root=course, **kw)
     return dataclasses.asdict(result)
+
+
+def _worker_directory() -> str | None:
+    """The Dask worker's own folder (Dask removes it when a new worker finds its worker dead), else the temp dir."""
+    try:
+        from distributed import get_worker
+        return get_worker().local_directory
+    except (ImportError, ValueError):
+        return None
 
 
 def _notebook_name(name: str) -> str:

@@ -217,6 +217,15 @@ def test_worker_with_other_course_code_is_refused(dask_cluster, tmp_path, capsys
         task.result(timeout=120)
 
 
+def test_scheduler_without_workers_is_a_clear_error():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None) as empty, \
+            Client(empty) as client:
+        with pytest.raises(cluster.ClusterError, match=r"no Dask worker joined the scheduler tcp://127.0.0.1:\d+ in 1 s"):
+            cluster.check_workers(client, wait_s=1)
+
+
 # ------------------------------------------------------------------------------ progress
 def test_progress_counts_statuses_and_draws_done_total():
     sink = io.StringIO()
