@@ -5,7 +5,8 @@
                  trusted runner in a scratch course folder and print the grade tables
   student-build  build the student wheel of course_lib (no reference, no autograder)
   collect        LMS download (zip or folder) -> submitted/<student>/<assignment>/
-  grade          grade every submitted/<student>/<assignment>/ in parallel -> grades/<assignment>/
+  grade          grade every submitted/<student>/<assignment>/ in parallel (or on a Dask cluster:
+                 --scheduler) -> grades/<assignment>/
   run            grade one submission (a notebook or a folder) -> results.json (Gradescope format)
   judge          grade one notebook with the hidden checks (what `grade` and `run` call) -> JSON
   gradescope     build the Gradescope autograder zip of an assignment
@@ -105,21 +106,35 @@ def cmd_collect(args) -> int:
     return 0
 
 
-def cmd_grade(args) -> int:
+def cmd_grade(args, client=None) -> int:
     from . import runner
+    from .progress import Progress
 
     course = Path(args.course)
     subs = _submitted(course, args.assignment)
     if not subs:
         print(f"no submissions under {course}/submitted/*/{args.assignment}/", file=sys.stderr)
         return 1
-    t = time.perf_counter()
-    results = runner.grade_batch(subs, args.assignment, workers=args.workers, course_root=course, fast=not args.full,
-                                 isolation=args.isolation, items=args.only)
+    kw = dict(course_root=course, fast=not args.full, isolation=args.isolation, items=args.only)
+    own_client = args.scheduler and client is None
+    if own_client:
+        from .cluster import connect
+        client = connect(args.scheduler)
+    try:
+        with Progress(len(subs), enabled=False if args.no_progress else None) as progress:
+            if client is not None:
+                from . import cluster
+                where = f"on the Dask cluster at {client.scheduler.address}"
+                results = cluster.grade_batch(client, subs, args.assignment, on_result=progress, **kw)
+            else:
+                where = f"with {args.workers or 'all'} workers"
+                results = runner.grade_batch(subs, args.assignment, workers=args.workers, on_result=progress, **kw)
+    finally:
+        if own_client:
+            client.close()
     out = Path(args.out or course / "grades" / args.assignment)
     csv_path = runner.write_outputs(results, out)
-    print(f"{len(results)} submissions graded in {time.perf_counter() - t:.0f} s with {args.workers or 'all'} workers"
-          f" (isolation: {results[0].isolation})")
+    print(f"{progress.summary()} ({where}; isolation: {', '.join(sorted({r.isolation for r in results}))})")
     for r in results:
         print(f"  {r.student:<30} {r.total:>6g}/{r.max_total:g}  {r.status}{': ' + r.reason if r.reason else ''}")
     print(f"grades: {csv_path}; results.json and feedback.html per student in {out}/<student>/")
@@ -172,9 +187,13 @@ def cmd_run(args) -> int:
 def cmd_judge(args) -> int:
     import json
 
-    from .isolation import choose
+    import os
+
+    from .isolation import choose, die_with_parent
     from .judge import Settings, judge_notebook
 
+    if os.environ.get("AUTOGRADER_PARENT_PID", "").isdigit():     # started by the runner (locally or on Dask)
+        die_with_parent(int(os.environ["AUTOGRADER_PARENT_PID"]))
     course = Path(args.course)
     folders = ("source", "submitted", "autograded", "feedback", "grades", "gradebook.db")
     # the graded course's instructor folders and those of the course this grader was installed from
@@ -210,7 +229,8 @@ def cmd_solutions(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv=None, client=None) -> int:
+    """Run a command; `client` (a dask.distributed Client, e.g. from dask-gateway) makes `grade` use that cluster."""
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -240,6 +260,9 @@ def main(argv=None) -> int:
     p.add_argument("--isolation", choices=("bubblewrap", "uid", "none"), help="default: the strongest available")
     p.add_argument("--only", action="append", help="grade only this item (repeatable; the gradebook is left alone)")
     p.add_argument("--no-gradebook", action="store_true", help="do not write nbgrader's gradebook and autograded/")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on this Dask cluster (tcp://host:8786, or a scheduler file *.json); -j is then unused")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (default: shown on a terminal)")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("run", help="grade one submission and write results.json")
     p.add_argument("submission", help="a notebook, or a folder of notebooks")
@@ -275,9 +298,12 @@ def main(argv=None) -> int:
     p.add_argument("--no-execute", action="store_true")
     p.set_defaults(func=cmd_solutions)
     args = parser.parse_args(argv)
+    if client is not None and args.func is not cmd_grade:
+        parser.error(f"a Dask client is used by `grade` only, not by `{args.command}`")
+    from .cluster import ClusterError
     try:
-        return args.func(args)
-    except pipeline.PipelineError as exc:
+        return args.func(args, client=client) if client is not None else args.func(args)
+    except (pipeline.PipelineError, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

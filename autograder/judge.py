@@ -24,6 +24,7 @@ from . import plugin
 from .isolation import Isolation, Launcher, Limits, WorkerJob, choose
 from .notebooks import InvalidSubmission, cells_to_run, check_same_assignment, graded_cells, read_submission
 from .outcomes import GRADER_ERROR, Report, WorkerLost
+from .pipeline import grading_env
 from .remote import Student
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
@@ -170,8 +171,7 @@ def prepare_data(source_path, fast: bool = True, budget_s: float = 600) -> None:
     cells = [[label, code] for label, code in cells_to_run(nb, nb, solutions=False)]
     script = ("import json, sys\nfrom gradeworker.cells import run_cells\n"
               "run_cells([tuple(c) for c in json.load(sys.stdin)], 120)\n")
-    from .pipeline import grading_env
-    env = grading_env(fast)      # the same data folder the judges give their workers
+    env = grading_env(fast)      # the data folder the judges' workers will read
     import json
     with tempfile.TemporaryDirectory(prefix="prepare-") as cwd:
         subprocess.run([sys.executable, "-c", script], input=json.dumps(cells).encode(), cwd=cwd, env=env,

@@ -8,7 +8,8 @@ the student's code still runs in the sandboxed worker each judge starts.
 
 Protocol (a Unix socket in a private folder): the client sends one JSON line {argv, env, log};
 the forked judge answers {"pid": N}, and {"exit": code} when it is done. A client that times
-out kills the judge by pid. The server exits when its client's pipe closes.
+out kills the judge by pid. The server exits when its client's pipe closes or its client dies,
+and every judge when the server does (PR_SET_PDEATHSIG).
 
 With AUTOGRADER_JUDGE=subprocess (or where fork is unavailable) judges are plain interpreters.
 """
@@ -48,9 +49,11 @@ def run_judge(argv: list, env: dict, timeout_s: float, log_path: Path) -> int | 
     """
     if warm_available():
         try:
-            return _warm_server().run(argv, env, timeout_s, log_path)
+            server = _warm_server()
+            return server.run(argv, dict(env, AUTOGRADER_PARENT_PID=str(server.proc.pid)), timeout_s, log_path)
         except (OSError, RuntimeError, ValueError, KeyError):   # no server (it died, or could not start): plain
             pass
+    env = dict(env, AUTOGRADER_PARENT_PID=str(os.getpid()))      # the judge dies with us (see die_with_parent)
     with open(log_path, "wb") as log:
         try:
             return subprocess.run([sys.executable, "-m", "autograder", *argv], env=env, stdout=subprocess.DEVNULL,
@@ -77,7 +80,7 @@ class _Server:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
         env.setdefault("OMP_NUM_THREADS", "1")   # as grading_env: torch's thread pool is sized at import
         self.proc = subprocess.Popen([sys.executable, "-c", "from autograder.judge_server import serve; serve()",
-                                      self.address], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      self.address, str(os.getpid())], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env)
         started, _, _ = select.select([self.proc.stdout], [], [], START_BUDGET_S)
         ready = self.proc.stdout.readline() if started else b""   # it says so once everything is imported
@@ -119,7 +122,10 @@ def serve() -> None:
     """Import PRELOAD, then fork a judge for every connection until stdin closes."""
     import importlib
 
-    address = sys.argv[1]
+    from autograder.isolation import die_with_parent
+
+    address, client = sys.argv[1], int(sys.argv[2])
+    die_with_parent(client)             # a killed client (e.g. a Dask worker) takes the server and its judges along
     for name in PRELOAD:
         importlib.import_module(name)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,8 +126,12 @@ def grade_submission(student: str, files: dict, assignment: str, course_root=REP
 
 
 def grade_batch(submissions: dict, assignment: str, workers: int | None = None, course_root=REPO_ROOT,
-                **kw) -> list:
-    """Grade {student: {notebook name: path}} with `workers` parallel graders (default: CPU count)."""
+                on_result=None, **kw) -> list:
+    """Grade {student: {notebook name: path}} with `workers` parallel graders (default: CPU count).
+
+    `on_result(result)` is called (in this thread) with each SubmissionResult as it finishes, e.g. a
+    `progress.Progress`; the returned list is sorted by student.
+    """
     from .isolation import choose
     from .judge import prepare_data
 
@@ -135,10 +139,15 @@ def grade_batch(submissions: dict, assignment: str, workers: int | None = None, 
     kw["isolation"] = choose(kw.get("isolation")).mode     # probed once for the whole batch
     for source in source_notebooks(course_root, assignment):   # workers read the data read-only: make it first
         prepare_data(source, fast=kw.get("fast", True))
+    done = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {s: pool.submit(grade_submission, s, f, assignment, course_root, **kw)
+        futures = {pool.submit(grade_submission, s, f, assignment, course_root, **kw): s
                    for s, f in sorted(submissions.items())}
-        return [futures[s].result() for s in sorted(futures)]
+        for future in as_completed(futures):
+            done[futures[future]] = result = future.result()
+            if on_result is not None:
+                on_result(result)
+    return [done[s] for s in sorted(done)]
 
 
 # ------------------------------------------------------------------ outputs
