@@ -110,6 +110,17 @@ class _Server:
             return int(json.loads(line)["exit"])
 
 
+JUDGE_NAME, SERVER_NAME = "grader-judge", "judge-server"   # what `ps` shows (the process name, 15 chars at most)
+
+
+def _set_name(name: str) -> None:
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(15, name.encode(), 0, 0, 0)     # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
 def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -126,6 +137,7 @@ def serve() -> None:
 
     address, client = sys.argv[1], int(sys.argv[2])
     die_with_parent(client)             # a killed client (e.g. a Dask worker) takes the server and its judges along
+    _set_name(SERVER_NAME)
     for name in PRELOAD:
         importlib.import_module(name)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -140,6 +152,7 @@ def serve() -> None:
             os._exit(0)
         conn, _ = listener.accept()
         if os.fork() == 0:
+            _set_name(JUDGE_NAME)
             listener.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os._exit(_judge(conn))

@@ -8,6 +8,8 @@
 3. How many mutant and attack submissions end with exactly their expected score.
 4. The trusted runner against `nbgrader autograde` on the same batch of JUND submissions, one
    submission at a time each: seconds per submission and the ratio, measured side by side.
+5. (--class N) A class of N JUND submissions (every mutant, blanks, broken files, mixes) graded with
+   all cores: minutes in all, seconds per submission, and nbgrader on a sample of 10 of them.
 
 Usage: python bench/bench_grading.py [--batch 50] [--workers N] [--skip-exact] [--versus-nbgrader 20]
 """
@@ -145,6 +147,56 @@ def exactness(course: Path, workers: int) -> None:
     print(f"{'all':<16} {sum(r[2] for r in rows):>3} of {len(rows):<3} exact")
 
 
+def class_of(course: Path, n: int) -> dict:
+    """n JUND submissions as a class hands them in: every mutant once, two blank notebooks, three broken
+    files (not JSON, empty, another assignment's notebook), the rest random mixes of right and wrong answers."""
+    mutants = sorted(pipeline.load_mutants("jund"))
+    subs, names = {}, [f"c{i:03d}" for i in range(n)]
+    broken = {names[-1]: b"{not json", names[-2]: b"",
+              names[-3]: (course / "release" / "rnacompete" / "rnacompete.ipynb").read_bytes()}
+    for i, student in enumerate(names):
+        if student in broken:
+            path = course / "submitted" / student / "jund" / "jund.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(broken[student])
+            subs[student] = {"jund.ipynb": path}
+        elif i < len(mutants):
+            subs[student] = _write(course, "jund", student, pipeline.load_mutants("jund")[mutants[i]])
+        elif i < len(mutants) + 2:
+            subs[student] = _write(course, "jund", student, None)
+    rest = [s for s in names if s not in subs]
+    subs.update(mixed_jund_batch(course, len(rest), prefix="m"))
+    return subs
+
+
+def class_batch(course: Path, n: int, workers: int, sample: int = 10) -> None:
+    """A class of n submissions graded with all cores, then a sample of them through nbgrader, one run."""
+    from collections import Counter
+
+    subs = class_of(course, n)
+    t = time.perf_counter()
+    results = runner.grade_batch(subs, "jund", workers=workers, course_root=course)
+    wall = time.perf_counter() - t
+    statuses = Counter(r.status for r in results)
+    print(f"\n[5] a class of {n} jund submissions, {workers} workers: {wall / 60:.1f} min, "
+          f"{wall / n:.2f} s per submission (wall), statuses {dict(statuses)}", flush=True)
+    picked = [r.student for r in results if r.status == "graded"][:sample]
+    for student in picked:     # the same notebooks under other ids, for nbgrader
+        src = subs[student]["jund.ipynb"]
+        dest = course / "submitted" / f"nbs-{student}" / "jund" / "jund.ipynb"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(src.read_bytes())
+    t = time.perf_counter()
+    pipeline.autograde(course, "jund", students=["nbs-*"])
+    t_nb = (time.perf_counter() - t) / len(picked)
+    theirs = pipeline.grades(course, "jund")
+    ours = {r.student: {c["grade_id"]: c["score"] for c in r.cells} for r in results}
+    same = all(theirs.get(f"nbs-{s}") == ours[s] for s in picked)
+    print(f"nbgrader autograde on {len(picked)} of them (one at a time, as it runs): {t_nb:.1f} s per submission; "
+          f"the runner is {t_nb / (wall / n):.1f}x faster per submission; identical scores: {same}")
+    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
+
+
 def versus_nbgrader(course: Path, n: int) -> None:
     """The same n JUND submissions graded by the trusted runner and by nbgrader autograde, serially."""
     subs = mixed_jund_batch(course, n, prefix="v")
@@ -172,6 +224,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--skip-exact", action="store_true")
     parser.add_argument("--skip-per-assignment", action="store_true")
+    parser.add_argument("--class", dest="class_size", type=int, default=0, metavar="N",
+                        help="grade a class of N jund submissions with all cores, nbgrader on a sample of 10 (0: skip)")
     parser.add_argument("--profile", type=int, default=3, metavar="N",
                         help="repetitions of the per-phase profile, warm vs plain judges (0: skip)")
     parser.add_argument("--versus-nbgrader", type=int, default=20, metavar="N",
@@ -191,6 +245,8 @@ def main() -> None:
         exactness(course, args.workers)
     if args.versus_nbgrader:
         versus_nbgrader(course, args.versus_nbgrader)
+    if args.class_size:
+        class_batch(course, args.class_size, args.workers)
 
 
 if __name__ == "__main__":

@@ -119,8 +119,9 @@ def _executing(client, key_part: str):
 
     def running(dask_worker):
         keys = [str(ts.key) for ts in dask_worker.state.executing]
+        from autograder.judge_server import JUDGE_NAME
         judges = [p.pid for p in psutil.Process().children(recursive=True)
-                  if p.cmdline()[1:4] == ["-m", "autograder", "judge"]]
+                  if p.name() == JUDGE_NAME or p.cmdline()[1:4] == ["-m", "autograder", "judge"]]
         return keys, os.getpid(), judges
 
     try:

@@ -47,3 +47,9 @@ def _running_child_of(pid: int, parent: int) -> bool:
         return int(ppid) == parent and state != "Z"
     except (OSError, ValueError):
         return False
+
+
+def test_judges_and_their_server_are_named_for_ps(tmp_path):
+    server = judge_server._warm_server()
+    with open(f"/proc/{server.proc.pid}/comm") as fh:
+        assert fh.read().strip() == judge_server.SERVER_NAME
