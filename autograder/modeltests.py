@@ -108,23 +108,30 @@ def forward(model: RemoteModel, inputs, spec: ModelSpec, what: str = "forward", 
 
 def train_remotely(student, model: RemoteModel, task: LearnTask, spec: ModelSpec, train: tuple,
                    gen: torch.Generator) -> None:
-    """`task.steps` Adam steps in the worker; each step's loss and its gradient are computed here."""
+    """`task.steps` Adam steps in the worker; each step's loss and its gradient are computed here.
+
+    One request per step: the gradient of step k travels with the rows of step k + 1.
+    """
     device = student.device
     data = [student.put(train[i].to(device)) for i in spec.inputs]
     targets = [train[i].to(device) for i in spec.targets]
     opt = student.make("optimizer", kind="Adam", params_of=model, lr=task.lr)
     n = train[0].shape[0]
-    for _ in range(task.steps):
-        rows = torch.randint(0, n, (task.batch_size,), generator=gen)
-        out = model.forward_keep(data, rows.to(device))
+    rows = torch.randint(0, n, (task.batch_size,), generator=gen)
+    out = model.forward_keep(data, rows.to(device))
+    for step in range(task.steps):
         if not torch.is_tensor(out) or not out.is_floating_point() or out.device.type == "meta":
             raise CheckFailed("forward in training mode did not return a floating-point tensor")
         leaf = out.detach().requires_grad_(True)
         shaped = spec.output_transform(leaf) if spec.output_transform else leaf
         loss = task.loss(shaped, *[t[rows.to(t.device)] for t in targets])
         grad, = torch.autograd.grad(loss, leaf, allow_unused=True)
-        student.request("backward_step", seed=None, optimizer=opt,
-                        grad=torch.zeros_like(leaf) if grad is None else grad)
+        grad = torch.zeros_like(leaf) if grad is None else grad
+        if step + 1 == task.steps:
+            student.request("backward_step", seed=None, optimizer=opt, grad=grad)
+        else:
+            rows = torch.randint(0, n, (task.batch_size,), generator=gen)
+            out = model.step_and_forward(opt, grad, data, rows.to(device))
 
 
 def model_tests(spec: ModelSpec):

@@ -416,6 +416,11 @@ class RemoteModel(RemoteObject):
     def forward_keep(self, data: list, rows, what: str = "forward", seed: int | None = None):
         return self.student.request("forward_keep", what=what, seed=seed, ref=self.id, data=data, rows=rows)
 
+    def step_and_forward(self, optimizer, grad, data: list, rows, what: str = "forward"):
+        """Apply `grad` to the kept output (one optimizer step), then `forward_keep` on `rows`, in one request."""
+        return self.student.request("step_and_forward", what=what, seed=None, optimizer=optimizer, grad=grad,
+                                    ref=self.id, data=data, rows=rows)
+
 
 @dataclass(frozen=True)
 class ModuleInfo:

@@ -338,6 +338,11 @@ class Session:
         opt.step()
         return None
 
+    def op_step_and_forward(self, optimizer, grad, ref: int, data: list, rows, mode: str = "train"):
+        """`backward_step`, then the next `forward_keep`: one round trip per training step instead of two."""
+        self.op_backward_step(optimizer, grad)
+        return self.op_forward_keep(ref, data, rows, mode)
+
     def op_write_files(self, files: dict):
         """Write {name: uint8 array} into the scratch folder; return their paths."""
         folder = self._scratch_folder("files")
