@@ -43,6 +43,7 @@ class LearnTask:
     metric_name: str = "metric"
     points: float = 2.0
     budget_s: float = 90.0
+    check_every: int = 50                           # validate every this many steps; pass once the bar is reached
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,10 @@ def inputs_on(student, spec: ModelSpec, batch_size: int, seed: int) -> list:
     return [t.to(student.device) for t in spec.make_inputs(batch_size, torch.Generator().manual_seed(seed))]
 
 
-def forward(model: RemoteModel, inputs, spec: ModelSpec, what: str = "forward", mode: str = "eval"):
+def forward(model: RemoteModel, inputs, spec: ModelSpec, what: str = "forward", mode: str = "eval",
+            seed: int | None = 0):
     """The model's output (after the spec's transform) as a tensor; CheckFailed otherwise."""
-    out = model.forward(*inputs, what=what, mode=mode)
+    out = model.forward(*inputs, what=what, mode=mode, seed=seed)
     if spec.output_transform is not None:
         out = spec.output_transform(out)
     if not torch.is_tensor(out):
@@ -107,19 +109,27 @@ def forward(model: RemoteModel, inputs, spec: ModelSpec, what: str = "forward", 
 
 
 def train_remotely(student, model: RemoteModel, task: LearnTask, spec: ModelSpec, train: tuple,
-                   gen: torch.Generator) -> None:
-    """`task.steps` Adam steps in the worker; each step's loss and its gradient are computed here.
+                   gen: torch.Generator, reached: Callable[[], bool] | None = None) -> int:
+    """Up to `task.steps` Adam steps in the worker; each step's loss and its gradient are computed here.
 
-    One request per step: the gradient of step k travels with the rows of step k + 1.
+    One request per step: the gradient of step k travels with the rows of step k + 1. Every
+    `task.check_every` steps `reached()` is asked (if given) and training stops once it says yes.
+    Returns the number of steps taken.
     """
     device = student.device
     data = [student.put(train[i].to(device)) for i in spec.inputs]
     targets = [train[i].to(device) for i in spec.targets]
     opt = student.make("optimizer", kind="Adam", params_of=model, lr=task.lr)
     n = train[0].shape[0]
-    rows = torch.randint(0, n, (task.batch_size,), generator=gen)
-    out = model.forward_keep(data, rows.to(device))
-    for step in range(task.steps):
+
+    def next_forward(step_grad=None):
+        rows = torch.randint(0, n, (task.batch_size,), generator=gen)
+        if step_grad is None:
+            return rows, model.forward_keep(data, rows.to(device))
+        return rows, model.step_and_forward(opt, step_grad, data, rows.to(device))
+
+    rows, out = next_forward()
+    for step in range(1, task.steps + 1):
         if not torch.is_tensor(out) or not out.is_floating_point() or out.device.type == "meta":
             raise CheckFailed("forward in training mode did not return a floating-point tensor")
         leaf = out.detach().requires_grad_(True)
@@ -127,11 +137,15 @@ def train_remotely(student, model: RemoteModel, task: LearnTask, spec: ModelSpec
         loss = task.loss(shaped, *[t[rows.to(t.device)] for t in targets])
         grad, = torch.autograd.grad(loss, leaf, allow_unused=True)
         grad = torch.zeros_like(leaf) if grad is None else grad
-        if step + 1 == task.steps:
+        checkpoint = reached is not None and step % task.check_every == 0
+        if step == task.steps or checkpoint:
             student.request("backward_step", seed=None, optimizer=opt, grad=grad)
+            if step == task.steps or reached():
+                return step
+            rows, out = next_forward()
         else:
-            rows = torch.randint(0, n, (task.batch_size,), generator=gen)
-            out = model.step_and_forward(opt, grad, data, rows.to(device))
+            rows, out = next_forward(grad)
+    return task.steps
 
 
 def model_tests(spec: ModelSpec):
@@ -248,12 +262,21 @@ def _learn_test(spec: ModelSpec):
     def test(self, student, shaped):
         gen = torch.Generator().manual_seed(7)
         train, valid = task.make_data(gen)
-        train_remotely(student, shaped, task, spec, train, gen)
-        out = forward(shaped, [valid[i].to(student.device) for i in spec.inputs], spec)
-        score = float(task.metric(out.float().cpu(), *[valid[i] for i in spec.targets]))
-        if not score >= task.bar:
+        valid_inputs = [student.put(valid[i].to(student.device)) for i in spec.inputs]
+        valid_targets = [valid[i] for i in spec.targets]
+
+        def score(seed: int | None) -> float:
+            out = forward(shaped, valid_inputs, spec, seed=seed)
+            return float(task.metric(out.float().cpu(), *valid_targets))
+
+        # checkpoints score with the worker's random stream as it is (seed=None); the last one with seed 0
+        if train_remotely(student, shaped, task, spec, train, gen,
+                          reached=lambda: score(None) >= task.bar) < task.steps:
+            return
+        final = score(0)
+        if not final >= task.bar:
             raise CheckFailed(f"after {task.steps} training steps on easy data the validation "
-                              f"{task.metric_name} is {score:.3f}; a working model reaches {task.bar:.2f}")
+                              f"{task.metric_name} is {final:.3f}; a working model reaches {task.bar:.2f}")
     return test
 
 

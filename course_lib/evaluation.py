@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 
 def _flat(x) -> np.ndarray:
@@ -16,6 +15,7 @@ def binary_report(scores, y_true, weight=None, threshold: float = 0.0) -> dict:
 
     `scores` are logits by default (threshold 0); pass threshold=0.5 for probabilities.
     """
+    from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score  # slow import: on first use
     s, y = _flat(scores), _flat(y_true)
     pred = (s > threshold).astype(int)
     w = np.ones_like(y) if weight is None else _flat(weight)
