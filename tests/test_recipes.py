@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from course_lib.encoding import DNA, one_hot, one_hot_to_string
-from course_lib.recipes import (RCAugment, StrandAveraged, best_of_seeds, gc_content, gc_shifted_split,
+from course_lib.recipes import (MeanOfModels, RCAugment, StrandAveraged, best_of_seeds, gc_content, gc_shifted_split,
                                 reverse_complement, stratified_split)
 
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
@@ -98,20 +98,26 @@ def test_gc_content_of_strings_and_one_hot_agree():
     assert np.allclose(gc_content(np.stack([one_hot(s) for s in seqs])), [1.0, 0.0, 2 / 3, 0.5])
 
 
-def test_gc_shifted_split_puts_the_gc_richest_of_each_class_in_test():
+def test_gc_shifted_split_draws_test_from_the_gc_richest_of_each_class():
     rng = np.random.default_rng(4)
     seqs = _random_seqs(rng, 500, length=40)
     y = (np.arange(500) % 2).astype(int)
-    parts = gc_shifted_split(seqs, y, test_fraction=0.2, valid_fraction=0.1, seed=0)
-    assert np.array_equal(np.sort(np.concatenate(list(parts.values()))), np.arange(500))
     gc = gc_content(seqs)
+    strict = gc_shifted_split(seqs, y, test_fraction=0.2, valid_fraction=0.1, pool_fraction=0.2, seed=0)
+    loose = gc_shifted_split(seqs, y, test_fraction=0.2, valid_fraction=0.1, pool_fraction=0.6, seed=0)
+    for parts in (strict, loose):
+        assert np.array_equal(np.sort(np.concatenate(list(parts.values()))), np.arange(500))
+        assert len(parts["test"]) == 100 and len(parts["valid"]) == 40
+        assert gc[parts["test"]].mean() > gc[parts["train"]].mean() + 0.02
     for cls in (0, 1):
-        test = parts["test"][y[parts["test"]] == cls]
-        rest = np.concatenate([parts["train"], parts["valid"]])
-        rest = rest[y[rest] == cls]
-        assert test.size == 50
-        assert gc[test].min() >= gc[rest].max()
-    assert len(parts["valid"]) == 40
+        rows = np.flatnonzero(y == cls)
+        rest = np.setdiff1d(rows, strict["test"])
+        assert gc[np.intersect1d(rows, strict["test"])].min() >= gc[rest].max()
+        floor = np.sort(gc[rows])[rows.size - int(0.6 * rows.size)]
+        assert gc[np.intersect1d(rows, loose["test"])].min() >= floor
+    assert gc[strict["test"]].mean() > gc[loose["test"]].mean()
+    with pytest.raises(ValueError):
+        gc_shifted_split(seqs, y, test_fraction=0.3, pool_fraction=0.2)
 
 
 def test_best_of_seeds_picks_by_validation_score():
@@ -119,3 +125,14 @@ def test_best_of_seeds_picks_by_validation_score():
     assert (seed, score, result) == (1, 0.9, "model 1")
     assert scores == {0: 0.5, 1: 0.9, 2: 0.7}
     assert best_of_seeds(lambda s: (float(s), s), seeds=(3, 1, 2), higher_is_better=False)[0] == 1
+
+
+def test_mean_of_models_averages_outputs():
+    torch.manual_seed(0)
+    nets = [_TwoInputNet().eval() for _ in range(3)]
+    X, a = torch.rand(4, 30, 4), torch.rand(4, 1)
+    mean = MeanOfModels(nets)
+    assert torch.allclose(mean(X, a), sum(n(X, a) for n in nets) / 3)
+    assert len(list(mean.parameters())) == 3 * len(list(nets[0].parameters()))
+    with pytest.raises(ValueError):
+        MeanOfModels([])
