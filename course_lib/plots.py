@@ -35,7 +35,7 @@ def plot_history(history, ax=None, title: str = ""):
         ax2.tick_params(axis="y", colors="tab:green")
         more_handles, more_labels = ax2.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8, frameon=False)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=8, frameon=False)
     ax.set_title(title)
     return ax
 
