@@ -139,6 +139,31 @@ def site_log_odds(seqs: np.ndarray, pwm: np.ndarray, background=(0.25, 0.25, 0.2
     return out
 
 
+def reverse_complement(site: str) -> str:
+    """The other strand of a DNA string read 5' to 3' (N stays N)."""
+    return site.upper()[::-1].translate(str.maketrans("ACGTN", "TGCAN"))
+
+
+def place_consensus(motif: Motif, site: str, pseudocount: float = 0.5) -> dict:
+    """Where a consensus string (`N` = any base), no longer than the motif, fits the motif best.
+
+    Returns {"same strand": (bits, start), "other strand": (bits, start)}: the best log-odds score in
+    bits (motif vs uniform background) of `site` itself and of its reverse complement, read along the
+    motif as drawn, and the 0-based motif position where each starts. The higher score says on which
+    strand of the logo the consensus is written.
+    """
+    k, n = len(motif), len(site)
+    if n > k or not set(site.upper()) <= set("ACGTN"):
+        raise ValueError(f"expected a string of A C G T N of at most {k} letters, got {site!r}")
+    out = {}
+    for strand, s in (("same strand", site.upper()), ("other strand", reverse_complement(site))):
+        padded = np.array([[-1] * (k - n) + ["ACGT".find(b) if b != "N" else -1 for b in s] + [-1] * (k - n)])
+        scores = site_log_odds(padded.astype(np.int8), motif.pwm(pseudocount))[0] / np.log(2)
+        best = int(scores.argmax())           # window w puts the site at motif position k - n - w
+        out[strand] = (float(scores[best]), k - n - best)
+    return out
+
+
 def log_mean_site_ratio(seqs: np.ndarray, pwm: np.ndarray, background, both_strands: bool = True) -> np.ndarray:
     """log P(seq | one site at a uniform position/strand) - log P(seq | background), per sequence."""
     scores = [site_log_odds(seqs, pwm, background)]

@@ -12,21 +12,30 @@ def _as_numpy(x) -> np.ndarray:
 
 
 def plot_history(history, ax=None, title: str = ""):
-    """Train/validation loss per epoch, with the validation metric on a second axis if present."""
+    """Train/validation loss per epoch; the validation metric, if any, on a second axis labelled with its name.
+
+    One legend, under the axes (where it covers no curve), lists the lines of both axes."""
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
     epochs = np.arange(1, len(history.train_loss) + 1)
     ax.plot(epochs, history.train_loss, "o-", label="train loss")
     ax.plot(epochs, history.valid_loss, "s-", label="validation loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
-    if history.valid_metric:
-        ax2 = ax.twinx()
-        ax2.plot(epochs, history.valid_metric, "^--", color="tab:green", label="validation metric")
-        ax2.set_ylabel("validation metric")
-        ax2.legend(loc="upper right")
+    if len(epochs) <= 12:
+        ax.set_xticks(epochs)
     if history.best_epoch is not None:
         ax.axvline(history.best_epoch + 1, color="grey", ls=":", label="kept epoch")
-    ax.legend(loc="upper left")
+    handles, labels = ax.get_legend_handles_labels()
+    if history.valid_metric:
+        name = getattr(history, "metric_name", "") or "validation metric"
+        ax2 = ax.twinx()
+        ax2.plot(epochs, history.valid_metric, "^--", color="tab:green", label=f"validation {name}"
+                 if not name.startswith("validation") else name)
+        ax2.set_ylabel(name, color="tab:green")
+        ax2.tick_params(axis="y", colors="tab:green")
+        more_handles, more_labels = ax2.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=8, frameon=False)
     ax.set_title(title)
     return ax
 

@@ -42,24 +42,38 @@ def plot_logo(attribution, ax=None, title: str = "", start: int = 0):
 
 
 def plot_logos(attributions, titles=None, motif_pos=None, motif_len: int | None = None, window: int | None = None):
-    """A column of logos, one per (L, 4) map; optionally zoomed to `window` bases around the strongest position.
+    """Logos of (N, L, 4) maps, one row per sequence; optionally zoomed to `window` bases around the strongest position.
 
-    `motif_pos` (start of a known site per sequence, -1 where none) shades that site.
+    `attributions` is one (N, L, 4) array (one column of logos) or a dict {column title: (N, L, 4)}
+    (one column per map, side by side; each row zoomed on the same bases, those around the strongest
+    position of the *last* map). `motif_pos` (start of a known site per sequence, -1 where none)
+    shades that site.
     """
-    attrs = _as_numpy(attributions)
-    n = attrs.shape[0]
-    fig, axes = plt.subplots(n, 1, figsize=(10, 1.5 * n), squeeze=False)
-    for i, ax in enumerate(axes[:, 0]):
-        lo, hi = 0, attrs.shape[1]
-        if window is not None:
-            centre = int(position_scores(attrs[i]).argmax())
-            lo = int(np.clip(centre - window // 2, 0, attrs.shape[1] - window))
+    columns = attributions if isinstance(attributions, dict) else {"": attributions}
+    columns = {name: _as_numpy(a) for name, a in columns.items()}
+    shapes = {a.shape for a in columns.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"plot_logos expects maps of one shape, got {sorted(shapes)}")
+    last = list(columns.values())[-1]
+    n, length = last.shape[:2]
+    fig, axes = plt.subplots(n, len(columns), figsize=(10 if len(columns) == 1 else 7 * len(columns), 1.5 * n),
+                             squeeze=False)
+    for i in range(n):
+        lo, hi = 0, length
+        if window is not None and window < length:
+            centre = int(position_scores(last[i]).argmax())
+            lo = int(np.clip(centre - window // 2, 0, length - window))
             hi = lo + window
-        plot_logo(attrs[i, lo:hi], ax=ax, title="" if titles is None else titles[i], start=lo)
-        if motif_pos is not None and motif_len is not None and motif_pos[i] >= 0:
-            ax.axvspan(motif_pos[i] - 0.5, motif_pos[i] + motif_len - 0.5, color="gold", alpha=0.25, lw=0)
-        ax.set_ylabel("")
-    axes[-1, 0].set_xlabel("position")
+        for j, (name, attrs) in enumerate(columns.items()):
+            ax = axes[i, j]
+            title = "" if titles is None else titles[i]
+            plot_logo(attrs[i, lo:hi], ax=ax, title=f"{name}: {title}" if name and title else name or title,
+                      start=lo)
+            if motif_pos is not None and motif_len is not None and motif_pos[i] >= 0:
+                ax.axvspan(motif_pos[i] - 0.5, motif_pos[i] + motif_len - 0.5, color="gold", alpha=0.25, lw=0)
+            ax.set_ylabel("")
+    for ax in axes[-1]:
+        ax.set_xlabel("position")
     fig.tight_layout()
     return fig
 

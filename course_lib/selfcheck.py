@@ -6,6 +6,7 @@ quick-check cells under each exercise for more.
 """
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import sys
@@ -105,12 +106,114 @@ def _status(obj) -> str:
     return ""
 
 
+# id(namespace) -> [(source, exception or None), ...] of the cells that shell ran since `watch_cells`.
+_RUNS: dict = {}
+
+
+class _Recorder:
+    """IPython post_run_cell callback: append each cell's source and outcome to its namespace's list."""
+
+    def __init__(self, runs: list):
+        self.runs = runs
+
+    def __call__(self, result) -> None:
+        self.runs.append((getattr(result.info, "raw_cell", "") or "",
+                          result.error_before_exec or result.error_in_exec))
+
+
+def watch_cells(shell=None) -> bool:
+    """Remember each cell's outcome (IPython's post_run_cell event), so that `validate` can tell a cell
+    that never ran from one that ran and failed. Called by the set-up cell; False outside IPython."""
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    key = id(shell.user_ns)
+    if key not in _RUNS:
+        _RUNS[key] = []
+        shell.events.register("post_run_cell", _Recorder(_RUNS[key]))
+    return True
+
+
+def _defines(source: str, name: str) -> bool:
+    """True if a cell's code binds `name` (def, class, assignment, import) or is its skeleton
+    (a commented-out `def name` / `class name` line, as the answer cells start)."""
+    if re.search(rf"^\s*#?\s*(async\s+def|def|class)\s+{re.escape(name)}\b", source, re.M):
+        return True
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        targets = []
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
+                return True
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return True
+    return False
+
+
+def _raises_not_implemented_at_top(source: str) -> bool:
+    """True if a cell's own code (not a function inside it) still says `raise NotImplementedError`."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                return True
+    return False
+
+
+_UNKNOWN = object()   # a cell from IPython's input history: we know it ran, not how it ended
+
+
+def _cell_runs(ns: dict) -> list:
+    """(source, error) of the cells run so far: the recorded outcomes, else IPython's input history."""
+    if id(ns) in _RUNS:
+        return list(_RUNS[id(ns)])
+    history = ns.get("In") or ns.get("_ih") or []
+    return [(src, _UNKNOWN) for src in history if isinstance(src, str)]
+
+
+def _undefined(name: str, ns: dict) -> str:
+    """Why `name` is not defined: its cell never ran, raised NotImplementedError, or failed otherwise."""
+    runs = [(src, err) for src, err in _cell_runs(ns) if _defines(src, name)]
+    if not runs:
+        return "not defined: run the cell that defines it"
+    source, error = runs[-1]
+    if error is _UNKNOWN:
+        error = NotImplementedError() if _raises_not_implemented_at_top(source) else RuntimeError()
+        what = "an error"
+    else:
+        what = explain(error) if error is not None else ""
+    if isinstance(error, NotImplementedError):
+        return ("not implemented yet: its cell ran but still raises NotImplementedError; replace "
+                "`raise NotImplementedError()` with your answer and run the cell again")
+    if error is None:  # ran without an error, yet the name is gone (deleted, or defined under another name)
+        return "not defined: its cell ran but defines no such name; check the spelling, and run it again"
+    return (f"not defined: its cell ran but stopped with {what} before defining it; fix that error "
+            "(shown under the cell) and run the cell again")
+
+
 def validate(names, namespace: dict | None = None) -> bool:
-    """Print ✓/✗ for each answer in `names`; return True when all look ready to submit."""
+    """Print ✓/✗ for each answer in `names`; return True when all look ready to submit.
+
+    A missing answer is reported as never run, still raising NotImplementedError, or failed with another error.
+    """
     ns = namespace if namespace is not None else sys._getframe(1).f_globals
     ok = True
     for name in names:
-        problem = "not defined: run the cell that defines it" if name not in ns else _status(ns[name])
+        problem = _undefined(name, ns) if name not in ns else _status(ns[name])
         ok &= not problem
         print(f"{'✓' if not problem else '✗'} {name}" + (f": {problem}" if problem else ""))
     print("Ready to submit: the hidden checks will test each answer more thoroughly." if ok

@@ -141,6 +141,8 @@ def prepare(assignment: str, data_url: str = "", sha256: str = "", expected_vers
     `expected_version` is the course_lib the notebook was released with: a different installed
     one is pointed out (a notebook may need what its own release brings).
     """
+    from .selfcheck import watch_cells
+    watch_cells()  # lets `validate` tell a cell that never ran from one that failed
     status = get_data(assignment, data_url, sha256)
     info = {"course_lib": __version__, "device": describe_device(), "fast_mode": config.fast_mode(), "data": status}
     print(versions() + f" | device: {info['device']}" + (" | FAST MODE" if info["fast_mode"] else ""))

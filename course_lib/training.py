@@ -55,9 +55,10 @@ class History:
     best_epoch: int | None = None
     best_metric: float | None = None
     stopped_early: bool = False
+    metric_name: str = "validation metric"   # what `valid_metric` measures (the y-label of its axis)
 
     def plot(self, ax=None, title: str = ""):
-        """Training and validation loss (and the validation metric) per epoch."""
+        """Training and validation loss per epoch, and the validation metric (on its own axis, by its name)."""
         from .plots import plot_history
         return plot_history(self, ax=ax, title=title)
 
@@ -97,8 +98,19 @@ def predict(model: torch.nn.Module, loader, inputs: Sequence[int] = (0,), target
     return output, target
 
 
+def metric_label(metric_fn: Callable | None) -> str:
+    """A readable name for a metric function: `positional_accuracy` -> "positional accuracy".
+
+    Lambdas, private helpers (`_name`) and other callables get "validation metric"."""
+    name = getattr(metric_fn, "__name__", "")
+    if not name or name.startswith("_") or name == "<lambda>":
+        return "validation metric"
+    return name.replace("_", " ")
+
+
 def fit(model: torch.nn.Module, train_loader, valid_loader, *, loss_fn: Callable, epochs: int,
-        metric_fn: Callable | None = None, higher_is_better: bool = True, optimizer=None, lr: float = 1e-3,
+        metric_fn: Callable | None = None, metric_name: str | None = None, higher_is_better: bool = True,
+        optimizer=None, lr: float = 1e-3,
         inputs: Sequence[int] = (0,), targets: Sequence[int] = (1,), scheduler=None,
         patience: int | None = None, grad_clip: float | None = None, checkpoint=None,
         device=None, seed: int | None = 0, progress: bool = True) -> History:
@@ -107,13 +119,14 @@ def fit(model: torch.nn.Module, train_loader, valid_loader, *, loss_fn: Callable
     The best epoch is the one with the best `metric_fn` on the whole validation set
     (or the lowest validation loss without one). `patience` stops after that many
     epochs without improvement. `checkpoint`, a path, also saves the best state dict.
+    `metric_name` names the metric in plots (default: from `metric_fn`'s name, see `metric_label`).
     """
     if seed is not None:
         seed_everything(seed)
     device = pick_device() if device is None else torch.device(device)
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    history, best_state, since_best = History(), None, 0
+    history, best_state, since_best = History(metric_name=metric_name or metric_label(metric_fn)), None, 0
     bar = tqdm(range(epochs), desc=type(model).__name__, disable=not progress)
     for epoch in bar:
         model.train()

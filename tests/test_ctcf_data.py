@@ -214,3 +214,15 @@ def test_cached_split_is_read_only(small_h5):
     assert ctcf.read_h5(small_h5)["valid"].n_positives == SMALL.sizes["valid"] // 2
     with pytest.raises(ValueError, match="read-only"):
         split.X[0, 0, 0] = 1
+
+
+def test_the_classic_ctcf_core_reads_on_the_strand_of_the_jaspar_logo():
+    """What the notebook says (and shades): CCGCGNGGNGGCAG fits MA0139.1 as drawn, at positions 4-17."""
+    from course_lib.motifs import load_motif, place_consensus, reverse_complement
+
+    motif = load_motif("MA0139.1")
+    fit = place_consensus(motif, "CCGCGNGGNGGCAG")
+    (same, start), (other, _) = fit["same strand"], fit["other strand"]
+    assert start == 3 and same > 10 and other < 0, fit
+    assert place_consensus(motif, reverse_complement("CCGCGNGGNGGCAG"))["other strand"] == fit["same strand"]
+    assert place_consensus(motif, motif.consensus())["same strand"][1] == 0

@@ -106,3 +106,9 @@ def test_plots_draw():
     assert ax.images[0].get_array().shape == (3, 60)
     with pytest.raises(ValueError, match=r"\(L, 4\)"):
         plot_logos(rng.normal(size=(2, 60, 3)))
+    pair = plot_logos({"noisy": attrs, "clean": attrs * 0.1}, titles=["a", "b", "c"], window=40)
+    axes = np.array(pair.axes).reshape(3, 2)
+    assert [ax.get_title() for ax in axes[0]] == ["noisy: a", "clean: a"]
+    assert all(left.get_xlim() == right.get_xlim() for left, right in axes), "a row shows the same bases"
+    with pytest.raises(ValueError, match="one shape"):
+        plot_logos({"a": attrs, "b": attrs[:2]})

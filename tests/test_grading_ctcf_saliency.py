@@ -56,3 +56,20 @@ def test_ctcf_saliency_feedback_leaks_nothing():
 @pytest.mark.parametrize("order_seed", [1, 2])
 def test_mutant_suite_does_not_depend_on_order_or_random_state(order_seed):
     assert_mutant_suite_stable("ctcf_saliency", EXPECTED_LOSS, NAMESPACE, order_seed)
+
+
+def test_grading_ignores_a_students_data_path():
+    """DATA_PATH lives in a provided cell students may edit; grading runs the source's version of it."""
+    import nbformat
+
+    from autograder.notebooks import cells_to_run
+    from leak_scan import REPO
+
+    source = nbformat.read(REPO / "source/ctcf_saliency/ctcf_saliency.ipynb", as_version=4)
+    submitted = nbformat.read(REPO / "release/ctcf_saliency/ctcf_saliency.ipynb", as_version=4)
+    (cell,) = [c for c in submitted.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "data_path"]
+    assert not cell.metadata["nbgrader"]["locked"] and "DATA_PATH = None" in cell.source
+    cell.source = 'DATA_PATH = "/home/me/CTCF_200.h5"'
+    run = dict(cells_to_run(source, submitted))
+    assert run["data_path"].startswith("DATA_PATH = None")
+    assert list(run).index("data_path") < list(run).index("setup"), "defined before the cell that reads it"

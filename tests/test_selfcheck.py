@@ -107,3 +107,51 @@ def test_fit_reports_common_mistakes_with_a_hint():
     loader = make_loader(data, 4)
     with pytest.raises(RuntimeError, match="Hint: a convolution expects 4 channels"):
         fit(ChannelsLast(), loader, loader, loss_fn=nn.functional.mse_loss, epochs=1, progress=False)
+
+
+def test_validate_tells_not_run_from_not_implemented_from_failed(capsys):
+    """In a real IPython shell: a cell never run, run and still raising NotImplementedError, run and failing."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from course_lib.selfcheck import watch_cells
+
+    shell = InteractiveShell()
+    try:
+        assert watch_cells(shell) and watch_cells(shell)  # twice: still one recorder
+        for cell in ["# def skeleton(x):\n#     ...\n# YOUR CODE HERE\nraise NotImplementedError()",
+                     "import math\n\ndef broken(x):\n    return x\n\nbroken_too = math.sqrt(-1)",
+                     "def done(x):\n    return x"]:
+            shell.run_cell(cell)
+        capsys.readouterr()
+        shell.run_cell("from course_lib.selfcheck import validate\n"
+                       "ok = validate(['never_run', 'skeleton', 'broken_too', 'done'])")
+    finally:
+        InteractiveShell.clear_instance()
+    out = capsys.readouterr().out
+    assert shell.user_ns["ok"] is False, out
+    assert "✗ never_run: not defined: run the cell that defines it" in out
+    assert "✗ skeleton: not implemented yet: its cell ran but still raises NotImplementedError" in out
+    assert "✗ broken_too: not defined: its cell ran but stopped with ValueError: math domain error" in out
+    assert "✓ done" in out
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["recorded outcomes", "input history only"])
+def test_validate_messages_for_missing_answers(recorded, capsys):
+    from course_lib import selfcheck
+
+    cells = [("# def skeleton(x):\n#     ...\n# YOUR CODE HERE\nraise NotImplementedError()", NotImplementedError()),
+             ("import math\nbroken = math.sqrt(-1)\n", ValueError("math domain error"))]
+    ns = {"In": ["", *[src for src, _ in cells]]}
+    if recorded:
+        selfcheck._RUNS[id(ns)] = list(cells)
+    try:
+        assert not validate(["never_run", "skeleton", "broken"], ns)
+    finally:
+        selfcheck._RUNS.pop(id(ns), None)
+    out = capsys.readouterr().out
+    assert "✗ never_run: not defined: run the cell that defines it" in out
+    assert "✗ skeleton: not implemented yet: its cell ran but still raises NotImplementedError" in out
+    assert "✗ broken: not defined: its cell ran but stopped with" in out
+    assert "not defined: run the cell" not in out.split("✗ skeleton")[1]
+    if recorded:
+        assert "ValueError: math domain error" in out

@@ -34,6 +34,15 @@ def test_release_has_stubs_and_locked_tests(assignment):
         assert graded and all(c.metadata["nbgrader"].get("locked") for c in graded)
 
 
+def test_release_notebooks_cite_no_bench_script():
+    """Students get no bench/ folder: a notebook that cites bench/*.py points them at a file they do not have."""
+    import re
+
+    cited = {path.relative_to(REPO).as_posix(): sorted(set(re.findall(r"\bbench/\w+(?:\.py)?", notebook_text(path))))
+             for path in sorted((REPO / "release").rglob("*.ipynb"))}
+    assert cited and {p: c for p, c in cited.items() if c} == {}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_matches_nbgrader_output(assignment, tmp_path):

@@ -66,3 +66,34 @@ def test_fit_learns_and_predict_concatenates():
     out, (y,) = predict(model, valid)
     assert out.shape == (256, 1) and y.shape == (256, 1)
     assert ((out > 0).float() == y).float().mean() > 0.9
+
+
+def test_history_plot_names_the_metric_axis_and_shows_one_legend_clear_of_the_curves():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def positional_accuracy(out, y):
+        return float(((out > 0).float() == y).float().mean())
+
+    ds = _toy(64)
+    loader = make_loader(ds, 16)
+    runs = {"positional accuracy": dict(metric_fn=positional_accuracy),
+            "Dice": dict(metric_fn=lambda out, y: 0.5, metric_name="Dice"),
+            "validation metric": dict(metric_fn=lambda out, y: 0.5)}
+    for name, kwargs in runs.items():
+        hist = fit(nn.Linear(3, 1), loader, loader, loss_fn=nn.functional.binary_cross_entropy_with_logits,
+                   epochs=3, progress=False, **kwargs)
+        assert hist.metric_name == name
+        fig, ax = plt.subplots()
+        hist.plot(ax=ax)
+        (metric_ax,) = [a for a in fig.axes if a is not ax]
+        assert metric_ax.get_ylabel() == name and ax.get_ylabel() == "loss"
+        legends = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+        assert len(legends) == 1, "one legend for both axes"
+        texts = [t.get_text() for t in legends[0].get_texts()]
+        assert "train loss" in texts and "validation loss" in texts and any(name in t for t in texts), texts
+        fig.canvas.draw()
+        legend_box = legends[0].get_window_extent()
+        assert legend_box.y1 <= ax.get_window_extent().y0, "the legend sits under the axes, over no curve"
+        plt.close(fig)

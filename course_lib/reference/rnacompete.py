@@ -120,7 +120,7 @@ def train(model: nn.Module, train_loader, valid_loader, epochs: int = 10, lr: fl
     Batches are (x, y, mask). The saved state dict is a deep copy taken at the best epoch.
     """
     history = fit(model, train_loader, valid_loader, loss_fn=masked_mse_loss, metric_fn=_spearman_or_worst,
-                  epochs=epochs, lr=lr, inputs=(0,), targets=(1, 2), checkpoint=checkpoint, device=device,
+                  metric_name="Spearman correlation", epochs=epochs, lr=lr, inputs=(0,), targets=(1, 2), checkpoint=checkpoint, device=device,
                   progress=progress)
     model.history = history  # for plotting the curves in the notebook
     return float(history.best_metric)
