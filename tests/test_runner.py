@@ -75,7 +75,8 @@ def test_outputs_results_json_grades_csv_and_feedback(graded, tmp_path):
     assert rows[0].startswith("student,assignment,status,reason,test_weighted_accuracy")
     assert len(rows) == len(graded) + 1
     res = json.loads((tmp_path / "reference" / "results.json").read_text())
-    assert res["score"] == 40 and len(res["tests"]) == 5
+    assert res["score"] == 40 and len(res["tests"]) == 5 + 2    # two written answers, 0/0, graded by hand
+    assert [t["score"] for t in res["tests"][5:]] == [0, 0] and "graded by hand" in res["tests"][5]["output"]
     assert {"name", "score", "max_score", "output"} <= set(res["tests"][0])
     page = (tmp_path / "mutant-unweighted_accuracy" / "feedback.html").read_text()
     assert "weighted_accuracy: 0.5 / 5" in page and "BEGIN HIDDEN" not in page and "autograder" not in page
