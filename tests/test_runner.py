@@ -162,8 +162,10 @@ def test_scores_and_reports_reach_nbgraders_gradebook_and_feedback(graded):
     with Gradebook(gradebook_url(course())) as gb:
         for s in students:
             sub = gb.find_submission("jund", s)
-            got = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades}
+            got = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades if not g.name.startswith("written_")}
             assert got == {c["grade_id"]: c["score"] for c in graded[s].cells}
+            written = [g for nb in sub.notebooks for g in nb.grades if g.name.startswith("written_")]
+            assert len(written) == 2 and all(g.needs_manual_grade and g.auto_score is None for g in written)
     autograded = course() / "autograded" / "mutant-accessibility_ignored" / "jund" / "jund.ipynb"
     outputs = [o.get("text", "") for c in nbformat.read(autograded, as_version=4).cells for o in c.get("outputs", [])]
     assert any("✗ uses the input `a` [0/1]" in text for text in outputs)
