@@ -132,12 +132,15 @@ def failed_result(student: str, assignment: str, sources: dict, exc: BaseExcepti
 
     from .judge import zero_cells
     from .outcomes import GRADER_ERROR
-    from .runner import SubmissionResult
+    from .runner import SubmissionResult, manual_entries
 
-    cells = []
+    cells, manual = [], []
     for data in sources.values():
-        cells += zero_cells(nbformat.reads(data.decode(), as_version=4), GRADER_ERROR, items)
+        source_nb = nbformat.reads(data.decode(), as_version=4)
+        cells += zero_cells(source_nb, GRADER_ERROR, items)
+        manual += manual_entries(source_nb)
     return SubmissionResult(student, assignment, status="grader-error", reason=GRADER_ERROR, cells=cells,
+                            manual=manual,
                             grader_errors=[f"the Dask task grading {student} failed: {type(exc).__name__}: {exc}"])
 
 

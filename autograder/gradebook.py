@@ -6,6 +6,9 @@ After `python -m autograder grade`, each student's auto scores go into the cours
 and the judge's report as their output. `nbgrader formgrade` then shows the scores and reports
 (and lets TAs grade the written answers), `nbgrader generate_feedback` makes feedback from the
 autograded copies, and `nbgrader export` includes the runner's scores.
+
+Written answers (manually graded cells) get no auto score: they are marked as needing a manual
+grade (unless a TA has graded them already), and the autograded copy keeps the student's own text.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from .notebooks import nbgrader_meta, read_submission
+from .notebooks import is_manual, nbgrader_meta, read_submission
 
 
 def gradebook_url(course_root) -> str:
@@ -47,18 +50,25 @@ def record(course_root, assignment: str, results: list, files: dict) -> int:
             except MissingEntry:
                 submission = gb.add_submission(assignment, res.student, timestamp=now)
             scores = {c["grade_id"]: c["score"] for c in res.cells}
+            manual = {m["grade_id"] for m in res.manual}
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
                     if grade.name in scores:
                         grade.auto_score = float(scores[grade.name])
                         grade.needs_manual_grade = False
+                    elif grade.name in manual:
+                        grade.auto_score = None
+                        grade.needs_manual_grade = grade.manual_score is None
             gb.db.commit()
             _write_autograded(course_root, assignment, res, files.get(res.student, {}))
     return len(results)
 
 
 def _write_autograded(course_root: Path, assignment: str, res, files: dict) -> None:
-    """autograded/<student>/<assignment>/<nb>: the submission, its grade cells restored, the reports as outputs."""
+    """autograded/<student>/<assignment>/<nb>: the submission, its grade cells restored, the reports as outputs.
+
+    Only the hidden (autograded) grade cells come from the source; written answers stay the student's own
+    (the source's copy holds the model answer)."""
     reports = {c["grade_id"]: c["output"] for c in res.cells}
     for source in sorted((course_root / "source" / assignment).glob("*.ipynb")):
         path = files.get(source.name)
@@ -69,7 +79,7 @@ def _write_autograded(course_root: Path, assignment: str, res, files: dict) -> N
         except ValueError:
             continue   # an unreadable submission has its zero in the gradebook already
         grade_cells = {nbgrader_meta(c).get("grade_id"): c for c in nbformat.read(source, as_version=4).cells
-                       if nbgrader_meta(c).get("grade")}
+                       if nbgrader_meta(c).get("grade") and not is_manual(c)}
         kept = []
         for cell in nb.cells:
             gid = nbgrader_meta(cell).get("grade_id")

@@ -64,13 +64,31 @@ def graded_cells(source_nb) -> list:
     out = []
     for cell in source_nb.cells:
         meta = nbgrader_meta(cell)
-        if not meta.get("grade") or cell.cell_type != "code":
-            continue
+        if not meta.get("grade") or meta.get("solution") or cell.cell_type != "code":
+            continue   # written answers (grade and solution) are graded by hand: see manual_cells
         call = PYTEST_CALL.search(cell.source)
         if not call:
             raise ValueError(f"grade cell {meta.get('grade_id')!r} does not call grade(assignment, item)")
         out.append(GradedCell(meta["grade_id"], float(meta["points"]), call.group(1), call.group(2)))
     return out
+
+
+@dataclass(frozen=True)
+class ManualCell:
+    """A written answer of a source notebook: nbgrader's manually graded cell (grade and solution)."""
+    grade_id: str
+    points: float
+
+
+def is_manual(cell) -> bool:
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade") and meta.get("solution"))
+
+
+def manual_cells(source_nb) -> list:
+    """The written answers TAs grade by hand (in nbgrader's formgrader); the runner never scores them."""
+    return [ManualCell(nbgrader_meta(c)["grade_id"], float(nbgrader_meta(c)["points"]))
+            for c in source_nb.cells if is_manual(c)]
 
 
 def solution_ids(nb) -> set:

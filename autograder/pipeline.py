@@ -16,6 +16,8 @@ from pathlib import Path
 
 import nbformat
 
+from .notebooks import manual_cells
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -84,8 +86,9 @@ def generate_release(course_root, assignment: str) -> Path:
 
 # ------------------------------------------------------------------ sample submissions
 def _solution_cells(nb) -> dict:
+    """The code answer cells (written answers stay as released: the source holds their model answer)."""
     return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("solution")}
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
 
 
 def load_mutants(assignment: str) -> dict:
@@ -178,14 +181,21 @@ def grades(course_root, assignment: str) -> dict:
 
 
 def max_points(course_root, assignment: str) -> dict:
-    """{grade cell id: max points} from the source notebooks."""
+    """{grade cell id: max points} of the autograded cells of the source notebooks (written answers,
+    graded by hand, are left out: `manual_points`)."""
     out = {}
     for path in source_notebooks(course_root, assignment):
         for c in nbformat.read(path, as_version=4).cells:
             meta = c.metadata.get("nbgrader", {})
-            if meta.get("grade"):
+            if meta.get("grade") and not meta.get("solution"):
                 out[meta["grade_id"]] = float(meta["points"])
     return out
+
+
+def manual_points(course_root, assignment: str) -> dict:
+    """{grade id: points} of the written answers (nbgrader's manually graded cells) of the source notebooks."""
+    return {m.grade_id: m.points for path in source_notebooks(course_root, assignment)
+            for m in manual_cells(nbformat.read(path, as_version=4))}
 
 
 def format_table(table: dict, maxima: dict) -> str:

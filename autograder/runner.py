@@ -6,6 +6,12 @@ judge's result. `grade_submission` grades one student's notebooks for an assignm
 `grade_batch` grades many with N workers (same scores as serial: every submission runs
 alone, seeded). Results become Gradescope's results.json, a grades.csv row, a feedback page
 and (see `gradebook.py`) nbgrader's gradebook.
+
+Written answers (nbgrader's manually graded cells) are never scored here: `SubmissionResult.manual`
+lists them, results.json shows each as a 0/0 test "graded by hand", grades.csv has an empty
+`manual:<grade_id>` column per answer and their total in `manual_max`, and the gradebook marks them
+as needing a manual grade (TAs grade them in nbgrader's formgrader). `total`/`max_total` are the
+autograded points only.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ import nbformat
 
 from .judge import CELL_BUDGET_S, NOTEBOOK_BUDGET_S, zero_cells
 from .judge_server import run_judge
-from .notebooks import InvalidSubmission, check_same_assignment, read_submission
+from .notebooks import InvalidSubmission, check_same_assignment, manual_cells, read_submission
 from .outcomes import GRADER_ERROR
 from .pipeline import REPO_ROOT, grading_env, source_notebooks
 
@@ -45,6 +51,7 @@ class SubmissionResult:
     isolation: str = "none"
     grader_errors: list = field(default_factory=list)   # tracebacks for the instructor, never shown to students
     timings: list = field(default_factory=list)  # per notebook: where the judge's time went (for bench/)
+    manual: list = field(default_factory=list)   # written answers graded by hand: {grade_id, max_score}
 
     @property
     def total(self) -> float:
@@ -53,6 +60,18 @@ class SubmissionResult:
     @property
     def max_total(self) -> float:
         return round(sum(c["max_score"] for c in self.cells), 4)
+
+    @property
+    def manual_max(self) -> float:
+        return round(sum(m["max_score"] for m in self.manual), 4)
+
+
+BY_HAND = "graded by hand"
+
+
+def manual_entries(source_nb) -> list:
+    """{grade_id, max_score} of each written answer of a source notebook (scored by TAs, never here)."""
+    return [{"grade_id": m.grade_id, "max_score": m.points} for m in manual_cells(source_nb)]
 
 
 def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool = True,
@@ -107,9 +126,11 @@ def grade_submission(student: str, files: dict, assignment: str, course_root=REP
     res = SubmissionResult(student, assignment)
     for source_path in source_notebooks(course_root, assignment):
         path = files.get(source_path.name)
+        source_nb = nbformat.read(source_path, as_version=4)
+        res.manual += manual_entries(source_nb)
         if path is None:
             reason = f"{source_path.name} was not submitted"
-            res.cells += zero_cells(nbformat.read(source_path, as_version=4), reason)
+            res.cells += zero_cells(source_nb, reason)
             res.status, res.reason = "invalid", reason
             continue
         payload = grade_notebook(path, source_path, assignment, course_root=course_root, **kw)
@@ -155,7 +176,12 @@ def results_json(res: SubmissionResult) -> dict:
     """Gradescope's results.json for one submission."""
     tests = [{"name": c["name"], "score": c["score"], "max_score": c["max_score"], "output": c["output"],
               "visibility": "visible"} for c in res.cells]
+    tests += [{"name": f"{m['grade_id']} (written answer)", "score": 0, "max_score": 0, "visibility": "visible",
+               "output": f"{BY_HAND}: up to {m['max_score']:g} points, added by the course staff"}
+              for m in res.manual]
     summary = f"{res.assignment}: {res.total:g}/{res.max_total:g} points (graded on {res.device})"
+    if res.manual:
+        summary += f"; written answers ({res.manual_max:g} points) are {BY_HAND}, not in this score"
     if res.reason:
         summary += f"\n{res.reason}"
     return {"score": res.total, "execution_time": res.seconds, "output": summary, "tests": tests,
@@ -164,21 +190,27 @@ def results_json(res: SubmissionResult) -> dict:
 
 
 def write_grades_csv(results: list, path) -> Path:
-    """One row per submission: student, assignment, status, reason, each cell's score, total."""
+    """One row per submission: student, assignment, status, reason, each cell's score, an empty
+    `manual:<grade_id>` column per written answer (for the TAs), total and max_total (autograded
+    points), manual_max (the written answers' points)."""
     path = Path(path)
-    cells = []
+    cells, manual = [], []
     for r in results:
         for c in r.cells:
             if c["grade_id"] not in cells:
                 cells.append(c["grade_id"])
+        for m in r.manual:
+            if m["grade_id"] not in manual:
+                manual.append(m["grade_id"])
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["student", "assignment", "status", "reason", *cells, "total", "max_total", "device",
-                    "isolation", "notes"])
+        w.writerow(["student", "assignment", "status", "reason", *cells, *[f"manual:{m}" for m in manual],
+                    "total", "max_total", "manual_max", "device", "isolation", "notes"])
         for r in results:
             by = {c["grade_id"]: c["score"] for c in r.cells}
-            w.writerow([r.student, r.assignment, r.status, r.reason, *[by.get(c, "") for c in cells], r.total,
-                        r.max_total, r.device, r.isolation, "; ".join(r.notes)])
+            w.writerow([r.student, r.assignment, r.status, r.reason, *[by.get(c, "") for c in cells],
+                        *["" for _ in manual], r.total, r.max_total, r.manual_max, r.device, r.isolation,
+                        "; ".join(r.notes)])
     return path
 
 
@@ -191,6 +223,11 @@ def feedback_html(res: SubmissionResult) -> str:
     for c in res.cells:
         parts.append(f"<h2>{html.escape(c['name'])}: {c['score']:g} / {c['max_score']:g}</h2>"
                      f"<pre>{html.escape(c['output'])}</pre>")
+    if res.manual:
+        parts.append(f"<h2>Written answers ({res.manual_max:g} points): {BY_HAND}</h2><ul>")
+        parts += [f"<li>{html.escape(m['grade_id'])}: {BY_HAND}, up to {m['max_score']:g} points (not included "
+                  "in the score above)</li>" for m in res.manual]
+        parts.append("</ul>")
     parts.append("</body></html>")
     return "\n".join(parts)
 

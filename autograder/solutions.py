@@ -105,6 +105,9 @@ def solution_notebook(source_path: Path, reference_dir: Path):
         meta = nbgrader_meta(cell)
         if meta.get("solution") and cell.cell_type == "code":
             cell.source = inline_cell(cell.source, reference_dir)
+        elif meta.get("solution"):   # a written answer: the model answer and rubric, without the markers
+            cell.source = "\n".join(line for line in cell.source.splitlines()
+                                    if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
         elif meta.get("grade"):
             cell.source = HIDDEN.sub("", cell.source).rstrip()
     return nb

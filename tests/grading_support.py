@@ -83,9 +83,10 @@ def assert_feedback_clean(assignment: str) -> None:
     """Feedback HTML shows no hidden test code and no line of the hidden checks.
 
     The blank submission's page must also show no solution at all. The other sample
-    submissions contain reference answers themselves, so only hidden-check text counts there.
+    submissions contain reference answers themselves, so only hidden-check text and the written
+    answers' model answers (never in a submission) count there.
     """
-    from leak_scan import HIDDEN_MARKERS, leaks_in_text, notebook_text, secret_lines
+    from leak_scan import HIDDEN_MARKERS, leaks_in_text, model_answer_lines, notebook_text, secret_lines
 
     course, table, _ = graded_course(assignment)
     everything, checks_only = secret_lines(), secret_lines(include_reference=False)
@@ -98,7 +99,8 @@ def assert_feedback_clean(assignment: str) -> None:
         else:  # what the submission itself contains may of course be shown back to its author
             own = {line.strip() for nb in (course / "submitted" / student).rglob("*.ipynb")
                    for line in notebook_text(nb).splitlines()}
-            leaks = leaks_in_text(page.read_text(), checks_only - own, markers=HIDDEN_MARKERS)
+            leaks = leaks_in_text(page.read_text(), (checks_only | model_answer_lines()) - own,
+                                  markers=HIDDEN_MARKERS)
         assert leaks == [], f"{page}: {leaks[:3]}"
 
 

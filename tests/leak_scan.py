@@ -25,12 +25,35 @@ def _lines(paths) -> set:
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "from autograder", "import autograder")
 
 
+SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
+
+
+def model_answers() -> dict:
+    """{grade_id: model answer and rubric} of every written answer (manually graded cell) of the sources."""
+    import nbformat
+
+    out = {}
+    for path in sorted((REPO / "source").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "markdown" and meta.get("grade") and meta.get("solution"):
+                region = SOLUTION_REGION.search(cell.source)
+                out[meta["grade_id"]] = region.group(1).strip() if region else cell.source
+    return out
+
+
+def model_answer_lines() -> set:
+    """The written answers' model-answer lines (students get "YOUR ANSWER HERE" instead)."""
+    return {s.strip() for text in model_answers().values() for s in text.splitlines() if len(s.strip()) >= MIN_LEN}
+
+
 def secret_lines(include_reference: bool = True) -> set:
     """Code lines of the hidden checks (and of the reference solutions) that the student library does not share."""
     # the mutants are sample submissions (a student's own code), not hidden material
     secret = _lines(p for p in (REPO / "autograder").rglob("*.py") if "mutants" not in p.parts)
     if include_reference:
         secret |= _lines((REPO / "course_lib" / "reference").rglob("*.py"))
+        secret |= model_answer_lines()
     public = _lines(p for p in (REPO / "course_lib").rglob("*.py") if "reference" not in p.parts)
     return secret - public
 

@@ -43,5 +43,7 @@ def test_run_autograder_writes_results_json(tmp_path):
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 40
     assert [t["name"] for t in results["tests"]] == ["weighted_accuracy", "weighted_bce_loss", "MLP", "CNN",
-                                                      "LSTMClassifier"]
+                                                      "LSTMClassifier", "written_jund_choice (written answer)",
+                                                      "written_jund_weights (written answer)"]
+    assert [t["max_score"] for t in results["tests"][5:]] == [0, 0] and "graded by hand" in results["output"]
     assert "Copy of jund.ipynb graded as jund.ipynb" in results["extra_data"]["notes"]

@@ -75,7 +75,8 @@ def test_outputs_results_json_grades_csv_and_feedback(graded, tmp_path):
     assert rows[0].startswith("student,assignment,status,reason,test_weighted_accuracy")
     assert len(rows) == len(graded) + 1
     res = json.loads((tmp_path / "reference" / "results.json").read_text())
-    assert res["score"] == 40 and len(res["tests"]) == 5
+    assert res["score"] == 40 and len(res["tests"]) == 5 + 2    # two written answers, 0/0, graded by hand
+    assert [t["score"] for t in res["tests"][5:]] == [0, 0] and "graded by hand" in res["tests"][5]["output"]
     assert {"name", "score", "max_score", "output"} <= set(res["tests"][0])
     page = (tmp_path / "mutant-unweighted_accuracy" / "feedback.html").read_text()
     assert "weighted_accuracy: 0.5 / 5" in page and "BEGIN HIDDEN" not in page and "autograder" not in page
@@ -161,8 +162,10 @@ def test_scores_and_reports_reach_nbgraders_gradebook_and_feedback(graded):
     with Gradebook(gradebook_url(course())) as gb:
         for s in students:
             sub = gb.find_submission("jund", s)
-            got = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades}
+            got = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades if not g.name.startswith("written_")}
             assert got == {c["grade_id"]: c["score"] for c in graded[s].cells}
+            written = [g for nb in sub.notebooks for g in nb.grades if g.name.startswith("written_")]
+            assert len(written) == 2 and all(g.needs_manual_grade and g.auto_score is None for g in written)
     autograded = course() / "autograded" / "mutant-accessibility_ignored" / "jund" / "jund.ipynb"
     outputs = [o.get("text", "") for c in nbformat.read(autograded, as_version=4).cells for o in c.get("outputs", [])]
     assert any("✗ uses the input `a` [0/1]" in text for text in outputs)

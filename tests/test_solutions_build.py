@@ -15,7 +15,8 @@ def test_answer_cells_have_code_not_imports(assignment):
             meta = cell.metadata.get("nbgrader", {})
             assert "course_lib.reference" not in cell.source, f"{src.name}: {meta.get('grade_id')}"
             assert "BEGIN HIDDEN TESTS" not in cell.source and "autograder" not in cell.source
-            if meta.get("solution"):
+            assert "BEGIN SOLUTION" not in cell.source and "END SOLUTION" not in cell.source
+            if meta.get("solution") and cell.cell_type == "code":
                 assert ("def " in cell.source or "class " in cell.source), meta.get("grade_id")
 
 

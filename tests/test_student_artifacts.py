@@ -29,9 +29,11 @@ def test_release_has_stubs_and_locked_tests(assignment):
     for path in sorted((REPO / "release" / assignment).rglob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-        assert solutions and all("raise NotImplementedError()" in c.source for c in solutions)
-        graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
-        assert graded and all(c.metadata["nbgrader"].get("locked") for c in graded)
+        code = [c for c in solutions if c.cell_type == "code"]
+        assert code and all("raise NotImplementedError()" in c.source for c in code)
+        assert all(c.source == "YOUR ANSWER HERE" for c in solutions if c.cell_type == "markdown"), path
+        hidden = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c not in solutions]
+        assert hidden and all(c.metadata["nbgrader"].get("locked") for c in hidden)
 
 
 def test_release_notebooks_cite_no_bench_script():
