@@ -125,11 +125,8 @@ def watch_cells(shell=None) -> bool:
     """Remember each cell's outcome (IPython's post_run_cell event), so that `validate` can tell a cell
     that never ran from one that ran and failed. Called by the set-up cell; False outside IPython."""
     if shell is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return False
-        shell = get_ipython()
+        ipython = sys.modules.get("IPython")   # not imported: not running under IPython (no import cost)
+        shell = ipython.get_ipython() if ipython is not None else None
     if shell is None:
         return False
     key = id(shell.user_ns)
