@@ -54,7 +54,7 @@ def rows(csv_path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def dask_cluster():
+def _module_cluster():
     import dask
     from distributed import Client, LocalCluster
 
@@ -65,6 +65,13 @@ def dask_cluster():
     yield local, client
     client.close()
     local.close()
+
+
+@pytest.fixture
+def dask_cluster(_module_cluster):
+    """The module's LocalCluster with both workers up (a test before may have killed one: its nanny restarts it)."""
+    _module_cluster[1].wait_for_workers(2, timeout=300)
+    return _module_cluster
 
 
 @pytest.fixture(scope="module")
