@@ -17,13 +17,11 @@ import copy
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from scipy import sparse
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
+from course_lib.baselines import as_indices, kmer_counts, kmer_logistic
 from course_lib.data import dna_binding
 from course_lib.datasets import load_dna_binding
 from course_lib.models.recurrent import init_lstm_
@@ -33,33 +31,12 @@ from course_lib.training import make_loader, pick_device, seed_everything
 REAL_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dna_binding" / "dna_binding.csv"
 
 
-def kmer_matrix(seqs, k_max: int = 6) -> sparse.csr_matrix:
-    """Counts of every k-mer, k = 1..k_max, per sequence (sparse, 5,460 columns for k_max = 6)."""
-    idx = np.stack([np.frombuffer(s.encode(), np.uint8) for s in seqs])
-    idx = np.searchsorted(np.frombuffer(b"ACGT", np.uint8), idx).astype(np.int64)
-    n, length = idx.shape
-    blocks, offset = [], 0
-    for k in range(1, k_max + 1):
-        codes = sum(idx[:, j:length - k + 1 + j] * 4 ** (k - 1 - j) for j in range(k))
-        blocks.append(codes + offset)
-        offset += 4 ** k
-    cols = np.concatenate(blocks, axis=1)
-    rows = np.repeat(np.arange(n), cols.shape[1])
-    data = np.ones(rows.size, np.float32)
-    return sparse.csr_matrix((data, (rows, cols.reshape(-1))), shape=(n, offset))
-
-
 def kmer_baseline(splits) -> float:
     """L2-regularised logistic regression on 1-6-mer counts (C chosen on validation); test AUROC."""
-    X = {name: kmer_matrix(df["seq"]) for name, df in splits.items()}
+    X = {name: kmer_counts(as_indices(df["seq"].tolist())) for name, df in splits.items()}
     y = {name: df["bind"].to_numpy() for name, df in splits.items()}
-    best = None
-    for c in (0.001, 0.01, 0.1):
-        model = LogisticRegression(C=c, max_iter=2000).fit(X["train"], y["train"])
-        score = roc_auc_score(y["valid"], model.decision_function(X["valid"]))
-        if best is None or score > best[0]:
-            best = (score, model)
-    return float(roc_auc_score(y["test"], best[1].decision_function(X["test"])))
+    _, _, scores = kmer_logistic(X, y)
+    return float(roc_auc_score(y["test"], scores["test"]))
 
 
 class SmallCNN(nn.Module):
