@@ -165,7 +165,10 @@ def generate_feedback(course_root, assignment: str) -> Path:
 
 
 def grades(course_root, assignment: str) -> dict:
-    """{student: {grade cell id: score}} from the gradebook."""
+    """{student: {grade cell id: score}} from the gradebook.
+
+    A written answer not yet graded by hand scores 0 here, as nbgrader's `Grade.score` reports it;
+    `manual_points` names those cells."""
     from nbgrader.api import Gradebook
 
     db = f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
