@@ -129,7 +129,7 @@ def train_remotely(student, model: RemoteModel, task: LearnTask, spec: ModelSpec
         return rows, model.step_and_forward(opt, step_grad, data, rows.to(device))
 
     rows, out = next_forward()
-    for step in range(1, task.steps + 1):
+    for k in range(1, task.steps + 1):
         if not torch.is_tensor(out) or not out.is_floating_point() or out.device.type == "meta":
             raise CheckFailed("forward in training mode did not return a floating-point tensor")
         leaf = out.detach().requires_grad_(True)
@@ -137,11 +137,11 @@ def train_remotely(student, model: RemoteModel, task: LearnTask, spec: ModelSpec
         loss = task.loss(shaped, *[t[rows.to(t.device)] for t in targets])
         grad, = torch.autograd.grad(loss, leaf, allow_unused=True)
         grad = torch.zeros_like(leaf) if grad is None else grad
-        checkpoint = reached is not None and step % task.check_every == 0
-        if step == task.steps or checkpoint:
+        checkpoint = reached is not None and k % task.check_every == 0
+        if k == task.steps or checkpoint:
             student.request("backward_step", seed=None, optimizer=opt, grad=grad)
-            if step == task.steps or reached():
-                return step
+            if k == task.steps or reached():
+                return k
             rows, out = next_forward()
         else:
             rows, out = next_forward(grad)

@@ -61,7 +61,7 @@ def main() -> None:
         rows.append((name, acc, f"train {wall:.0f} s wall, {cpu:.0f} s CPU; best epoch {best}/{args.epochs}"))
 
     device = pick_device()
-    print(f"data: {data_dir} ({', '.join(f'{k} {len(v):,}' for k, v in splits.items())} sequences of "
+    print(f"data: {splits.path} ({', '.join(f'{k} {len(v):,}' for k, v in splits.items())} sequences of "
           f"{test.bases.shape[1]} bp{'; FAST MODE' if config.fast_mode() else ''})")
     print(f"device: {device}" + (f", {torch.get_num_threads()} torch threads" if device.type == "cpu" else ""))
     print(f"{'method':<44} {'test accuracy':>13} {'vs posterior':>12}  time")
