@@ -10,7 +10,9 @@ data (or unpacking real files already placed there) is part of the time, as it i
 
 Per notebook it writes <out>/<assignment>__<notebook>.json (updated after every cell, so a run
 that is stopped keeps what it measured) and the executed notebook, and prints a table: total
-seconds, the slowest cells, the device the kernel reported, and the thread count.
+seconds, the kernel's CPU seconds (all its threads and child processes: on a shared machine the
+wall time grows with the load, the CPU time much less), the machine's load average at the end,
+the slowest cells, the device the kernel reported, and the thread count.
 
 --budget-min stops a notebook whose cell runs longer than the budget. The last progress bar of
 that cell (tqdm's text, or the widget it shows in Jupyter: `k/N [elapsed<remaining, s/it]`) is
@@ -71,11 +73,24 @@ def first_line(source: str) -> str:
     return (lines[0] if lines else source.splitlines()[0] if source else "")[:70]
 
 
+def kernel_cpu_seconds(client) -> float | None:
+    """User + system CPU seconds of the notebook's kernel process and its children, or None."""
+    import psutil
+
+    try:
+        proc = psutil.Process(client.km.provisioner.process.pid)
+        own, kids = proc.cpu_times(), [c.cpu_times() for c in proc.children(recursive=True)]
+    except (AttributeError, psutil.Error):
+        return None
+    return own.user + own.system + own.children_user + own.children_system + sum(k.user + k.system for k in kids)
+
+
 class Timer:
-    """Records each code cell's wall time and writes the report after every cell."""
+    """Records each code cell's wall time (and the kernel's CPU time) and writes the report after every cell."""
 
     def __init__(self, report_path: Path, meta: dict):
         self.path, self.report, self.start = report_path, dict(meta, cells=[]), None
+        self.client = None
 
     def cell_started(self, cell, **_):
         self.start = time.perf_counter()
@@ -90,6 +105,10 @@ class Timer:
         if device and "device" not in self.report:
             self.report["device"] = device.group(1)
         self.report["measured_seconds"] = round(sum(c["seconds"] for c in self.report["cells"]), 1)
+        cpu = kernel_cpu_seconds(self.client) if self.client is not None else None
+        if cpu is not None:
+            self.report["kernel_cpu_seconds"] = round(cpu, 1)
+        self.report["load_average"] = [round(x, 1) for x in os.getloadavg()]
         self.save()
 
     def save(self):
@@ -120,6 +139,7 @@ def time_notebook(assignment: str, source: Path, args, data_dir: Path) -> dict:
     client = NotebookClient(nb, timeout=budget, kernel_name="python3", interrupt_on_timeout=False,
                             resources={"metadata": {"path": str(run_dir)}},
                             on_cell_start=timer.cell_started, on_cell_executed=timer.cell_done)
+    timer.client = client
     try:
         client.execute()
         timer.report["complete"] = True
@@ -159,7 +179,10 @@ def summary_line(r: dict) -> str:
                      f"measured, {p['seconds_per_step']:.0f} s each)")
         else:
             total += " (incomplete: " + r.get("error", "stopped") + ")"
-    return f"| {r['notebook']} | {r['mode']} | {total} | {r.get('device', '?')} | {r['threads']} | {slow} |"
+    cpu = f"{r['kernel_cpu_seconds'] / 60:.1f} min" if "kernel_cpu_seconds" in r else "?"
+    load = ", ".join(f"{x:g}" for x in r.get("load_average", [])) or "?"
+    return (f"| {r['notebook']} | {r['mode']} | {total} | {cpu} | {load} | {r.get('device', '?')} | {r['threads']} "
+            f"| {slow} |")
 
 
 def main():
@@ -186,7 +209,8 @@ def main():
         reports.append(time_notebook(assignment, matches[0], args, data_dir))
         print(summary_line(reports[-1]), flush=True)
 
-    print("\n| notebook | mode | wall time | device | threads | slowest cells |\n|---|---|---|---|---|---|")
+    print("\n| notebook | mode | wall time | kernel CPU time | load average (1, 5, 15 min) | device | threads "
+          "| slowest cells |\n|---|---|---|---|---|---|---|---|")
     for r in reports:
         print(summary_line(r))
 
