@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 from . import __version__, config
+from .cpu import match_torch_threads
 from .data import manifest
 
 
@@ -100,7 +101,8 @@ def describe_device() -> str:
 
     if torch.cuda.is_available():
         return f"GPU ({torch.cuda.get_device_name(0)})"
-    return "CPU (no GPU found: training will be slower; in Colab use Runtime > Change runtime type > GPU)"
+    return (f"CPU, {torch.get_num_threads()} torch thread(s) (no GPU found: training will be slower; in Colab use "
+            "Runtime > Change runtime type > GPU)")
 
 
 def get_data(assignment: str, data_url: str = "", sha256: str = "") -> str:
@@ -144,6 +146,7 @@ def prepare(assignment: str, data_url: str = "", sha256: str = "", expected_vers
     from .selfcheck import watch_cells
     watch_cells()  # lets `validate` tell a cell that never ran from one that failed
     status = get_data(assignment, data_url, sha256)
+    match_torch_threads()  # a hub limiting this server to 2 CPUs still shows torch every core of the host
     info = {"course_lib": __version__, "device": describe_device(), "fast_mode": config.fast_mode(), "data": status}
     print(versions() + f" | device: {info['device']}" + (" | FAST MODE" if info["fast_mode"] else ""))
     if expected_version and expected_version != __version__:
