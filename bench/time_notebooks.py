@@ -37,7 +37,7 @@ from autograder.pipeline import assignments, grading_env, source_notebooks  # no
 from autograder.solutions import solution_notebook  # noqa: E402
 
 PROGRESS = re.compile(r"(\d+)/(\d+)\s*\[(?:(\d+):)?(\d+):(\d+)(?:<|&lt;)")  # tqdm text or widget HTML
-DEVICE = re.compile(r"device: (\S+)")
+DEVICE = re.compile(r"device: (\w+)")
 
 
 def cell_text(cell) -> str:
