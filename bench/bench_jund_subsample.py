@@ -1,13 +1,13 @@
 """Training on every window vs on all bound windows and a fresh 5 % of the unbound ones each epoch.
 
 The JUND notebook's models (reference MLP, CNN, LSTM) on the synthetic JUND data at real sizes,
-each trained the same number of epochs (Adam, lr 1e-3, batch 256, the epoch with the best validation
+each trained the same number of epochs (Adam, lr 1e-3 unless --lr, batch 256, the epoch with the best validation
 weighted accuracy kept) once on all 276,216 training windows and once with
 `course_lib.data.jund.SubsampledNegatives(keep=0.05)`. Prints the seconds of training (validation
 passes included), and the kept epoch's validation and test weighted accuracy and AUROC.
 
 Usage: python bench/bench_jund_subsample.py [--threads 2] [--epochs 10] [--models MLP CNN LSTMClassifier]
-                                            [--keep 1 0.05]
+                                            [--keep 1 0.05] [--lr 1e-3]
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--models", nargs="+", default=list(SIZES))
     parser.add_argument("--keep", nargs="+", type=float, default=[1.0, 0.05])
+    parser.add_argument("--lr", type=float, default=1e-3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     splits = load_jund(fast=False)
@@ -45,6 +46,7 @@ def main() -> None:
     print(f"synthetic JUND ({splits.path}): train {len(data['train']):,} ({splits['train'].n_positives} bound), "
           f"valid {len(data['valid']):,}, test {len(data['test']):,}; CPU {platform.processor() or platform.machine()}, "
           f"{args.threads} torch threads, load average at start {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"learning rate {args.lr:g}")
     print(f"{'model':<15} {'hidden':>6} {'keep':>5} {'epochs':>6} {'train s':>8} {'best ep':>7} "
           f"{'valid wacc':>10} {'valid AUROC':>11} {'test wacc':>9} {'test AUROC':>10}", flush=True)
     for name in args.models:
@@ -53,7 +55,7 @@ def main() -> None:
                       else jund.SubsampledNegatives(data["train"], 256, keep=keep))
             model = getattr(ref, name)(hidden_size=SIZES[name])
             t = time.perf_counter()
-            hist = fit(model, loader, valid, loss_fn=ref.weighted_bce_loss, metric_fn=_metric, epochs=args.epochs,
+            hist = fit(model, loader, valid, loss_fn=ref.weighted_bce_loss, metric_fn=_metric, epochs=args.epochs, lr=args.lr,
                        inputs=(0, 3), targets=(1, 2), device="cpu", progress=False)
             seconds = time.perf_counter() - t
             got = {}
