@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the expected losses are written down in the tests
 
 from autograder import pipeline, runner  # noqa: E402
+from autograder.grade_cells import item_points  # noqa: E402
 from autograder.mutants.attacks import HONEST, WRONG  # noqa: E402
 
 
@@ -133,12 +134,14 @@ def exactness(course: Path, workers: int) -> None:
             rows.append((a, r.student, all(abs(got[k] - (v - losses.get(k, 0))) < 1e-6 for k, v in maxima.items())))
     from test_grading_jund import EXPECTED_LOSS as jund_expected
 
-    want_wacc = 5 - jund_expected["unweighted_accuracy"]["test_weighted_accuracy"]
+    jund_points = item_points("jund")      # the checks' rubric markers, not a hard-coded total
+    jund_total = sum(jund_points.values())
+    want_wacc = jund_points["weighted_accuracy"] - jund_expected["unweighted_accuracy"]["test_weighted_accuracy"]
     subs = {f"attack-{k}": _write(course, "jund", f"attack-{k}", {"weighted_accuracy": WRONG + v.replace("ATTACK_PORT", "9")})
             for k, v in HONEST.items()}
     for r in runner.grade_batch(subs, "jund", workers=workers, course_root=course):
         got = {c["name"]: c["score"] for c in r.cells}
-        rows.append(("jund", r.student, got["weighted_accuracy"] == want_wacc and r.total == 40 - 5 + want_wacc))
+        rows.append(("jund", r.student, got["weighted_accuracy"] == want_wacc and r.total == jund_total - jund_points["weighted_accuracy"] + want_wacc))
     print("\n[3] exact expected scores (trusted runner)")
     for a in sorted({r[0] for r in rows}):
         mine = [r for r in rows if r[0] == a]

@@ -113,13 +113,15 @@ def fit(model: torch.nn.Module, train_loader, valid_loader, *, loss_fn: Callable
         optimizer=None, lr: float = 1e-3,
         inputs: Sequence[int] = (0,), targets: Sequence[int] = (1,), scheduler=None,
         patience: int | None = None, grad_clip: float | None = None, checkpoint=None,
-        device=None, seed: int | None = 0, progress: bool = True) -> History:
+        device=None, seed: int | None = 0, progress: bool = True, on_epoch: Callable | None = None) -> History:
     """Train `model` for up to `epochs`; restore the best epoch's weights; return the History.
 
     The best epoch is the one with the best `metric_fn` on the whole validation set
     (or the lowest validation loss without one). `patience` stops after that many
     epochs without improvement. `checkpoint`, a path, also saves the best state dict.
     `metric_name` names the metric in plots (default: from `metric_fn`'s name, see `metric_label`).
+    `on_epoch(epoch, model, history)`, if given, is called after each epoch has been measured (before
+    the best weights are restored at the end), e.g. to keep every epoch's numbers and weights.
     """
     if seed is not None:
         seed_everything(seed)
@@ -158,6 +160,8 @@ def fit(model: torch.nn.Module, train_loader, valid_loader, *, loss_fn: Callable
                 torch.save(best_state, checkpoint)
         else:
             since_best += 1
+        if on_epoch is not None:
+            on_epoch(epoch, model, history)
         if scheduler is not None:
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step(valid_loss)

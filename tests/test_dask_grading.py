@@ -18,6 +18,7 @@ import pytest
 
 from autograder import cluster, pipeline, runner
 from autograder.__main__ import main
+from autograder.grade_cells import item_points
 from autograder.progress import Progress
 
 MUTANT = "unweighted_accuracy"
@@ -95,9 +96,10 @@ def test_cluster_grades_exactly_as_the_local_runner(dask_cluster, local_run, cap
     here, there = rows(local_run.out / "grades.csv"), rows(out / "grades.csv")
     assert set(there) == set(STUDENTS)
     assert there == here          # every column: status, reason, each item's score, total, device, isolation, notes
-    assert there["reference"]["total"] == there["reference"]["max_total"] == "40.0"
+    jund_total = sum(item_points("jund").values())     # the checks' rubric markers
+    assert float(there["reference"]["total"]) == float(there["reference"]["max_total"]) == jund_total
     assert float(there["blank"]["total"]) == 0 and there["invalid"]["status"] == "invalid"
-    assert 0 < float(there[f"mutant-{MUTANT}"]["total"]) < 40
+    assert 0 < float(there[f"mutant-{MUTANT}"]["total"]) < jund_total
     for student in STUDENTS:          # results.json and feedback too (the execution time aside)
         mine, theirs = (json_of(d / student / "results.json") for d in (out, local_run.out))
         assert {**mine, "execution_time": 0} == {**theirs, "execution_time": 0}
@@ -187,7 +189,7 @@ def test_task_that_keeps_losing_its_worker_is_a_grader_error_row(dask_cluster, t
         for _ in range(ALLOWED_FAILURES + 1):
             _kill_when_running(client, f"grade-jund-{student}-")
         [result] = batch.result(timeout=600)
-    assert result.status == "grader-error" and result.total == 0 and result.max_total == 40
+    assert result.status == "grader-error" and result.total == 0 and result.max_total == sum(item_points("jund").values())
     runner.write_outputs([result], tmp_path)
     assert rows(tmp_path / "grades.csv")[student]["status"] == "grader-error"
     log = (tmp_path / "grader-errors.log").read_text()

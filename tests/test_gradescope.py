@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from autograder import pipeline
+from autograder.grade_cells import item_points
 from autograder.gradescope import build_zip
 from leak_scan import REPO
 
@@ -41,9 +42,9 @@ def test_run_autograder_writes_results_json(tmp_path):
     script = root / "source" / "run_autograder"
     subprocess.run(["bash", str(script)], env=env, check=True, capture_output=True, timeout=900)
     results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == 40
-    assert [t["name"] for t in results["tests"]] == ["weighted_accuracy", "weighted_bce_loss", "MLP", "CNN",
+    assert results["score"] == sum(item_points("jund").values())
+    assert [t["name"] for t in results["tests"]] == ["weighted_accuracy", "weighted_bce_loss", "choose_config", "MLP", "CNN",
                                                       "LSTMClassifier", "written_jund_choice (written answer)",
                                                       "written_jund_weights (written answer)"]
-    assert [t["max_score"] for t in results["tests"][5:]] == [0, 0] and "graded by hand" in results["output"]
+    assert [t["max_score"] for t in results["tests"][6:]] == [0, 0] and "graded by hand" in results["output"]
     assert "Copy of jund.ipynb graded as jund.ipynb" in results["extra_data"]["notes"]

@@ -22,6 +22,10 @@ EXPECTED_LOSS = {
     "cpu_call_in_forward": {"test_CNN": 1},
     # mixes samples across the batch, wrong LSTM option, cannot learn
     "lstm_without_batch_first": {"test_LSTMClassifier": 3.5},
+    # the lowest training loss: the largest, longest run, never the validation-best configuration or epoch
+    "choose_by_training_loss": {"test_choose_config": 3},
+    # the validation-best configuration, but always its last epoch: epochs not chosen on validation
+    "choose_last_epoch": {"test_choose_config": 3},
 }
 
 
@@ -55,3 +59,44 @@ def test_mutant_loses_expected_points_in_checks(mutant):
 @pytest.mark.parametrize("order_seed", [1, 2])
 def test_mutant_suite_does_not_depend_on_order_or_random_state(order_seed):
     assert_mutant_suite_stable("jund", EXPECTED_LOSS, NAMESPACE, order_seed)
+
+
+PICK_BY_VALIDATION_LOSS = '''
+def choose_config(rows):
+    return min(rows, key=lambda r: r["valid_loss"])    # the loss, not the weighted accuracy asked for
+'''
+
+PICK_A_SERIES = '''
+import pandas as pd
+
+def choose_config(rows):
+    table = pd.DataFrame(rows)
+    return table.loc[table["valid_weighted_accuracy"].idxmax()]    # a pandas Series, not the row itself
+'''
+
+
+def test_choose_config_honest_pick_passes_and_wrong_picks_fail():
+    from autograder.grade_cells import item_points
+    from grading_support import local_reports, reference_namespace
+
+    ns = reference_namespace("jund", NAMESPACE)
+    honest = local_reports("jund", ns, items=["choose_config"])["choose_config"]
+    assert honest.score == honest.max_score == item_points("jund")["choose_config"] == 4, honest.text()
+    exec(PICK_BY_VALIDATION_LOSS, ns)
+    wrong = local_reports("jund", ns, items=["choose_config"])["choose_config"]
+    assert wrong.score == 4 - 3 and "highest validation weighted accuracy was at another row" in wrong.text()
+    exec(PICK_A_SERIES, ns)
+    series = local_reports("jund", ns, items=["choose_config"])["choose_config"]
+    # no row, no points (and pd.DataFrame([]) has no such column: a KeyError, not the ValueError asked for)
+    assert series.score == 0 and "return the chosen row itself" in series.text(), series.text()
+
+
+def test_sweep_tables_separate_the_four_rules():
+    from autograder.checks.jund import METRIC, _key, _sweep_rows
+
+    for seed in range(0, 4):
+        rows = _sweep_rows(seed)
+        best = max(rows, key=lambda r: r[METRIC])
+        picks = {_key(best), _key(min(rows, key=lambda r: r["train_loss"])),
+                 _key(min(rows, key=lambda r: r["valid_loss"])), _key(best)[:2] + (6,)}
+        assert len(picks) == 4 and len(rows) == 36 and len({_key(r) for r in rows}) == 36

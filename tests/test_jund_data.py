@@ -211,3 +211,33 @@ def test_load_jund_reads_a_synthetic_folder_as_it_is(synthetic_dir):
     splits = load_jund(synthetic_dir, fast=False)
     assert splits.is_synthetic and splits.synthetic["params"]["seed"] == 3
     assert {k: len(v) for k, v in splits.items()} == SMALL.sizes
+
+
+def test_subsampled_negatives_keep_every_positive_and_an_unbiased_weighted_loss():
+    import torch
+
+    from course_lib.data.jund import JUNDDataset, JUNDSplit, SubsampledNegatives, balanced_weights
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    y = (rng.random((n, 1)) < 0.02).astype(np.float32)
+    split = JUNDSplit(X=rng.integers(0, 2, (n, 101, 4)).astype(np.int8), y=y, w=balanced_weights(y),
+                      a=rng.random((n, 1)).astype(np.float32), ids=None, source="test")
+    ds = JUNDDataset(split)
+    full = float((ds.w * ds.a).mean())       # a stands in for a per-window loss: the weighted mean over all windows
+    sub = SubsampledNegatives(ds, 128, keep=0.1, seed=0)
+    n_pos = int(y.sum())
+    assert sub.epoch_size == n_pos + round(0.1 * (n - n_pos)) and len(sub) == -(-sub.epoch_size // 128)
+    estimates, seen = [], set()
+    for _ in range(300):
+        batches = list(sub)
+        assert all(b[0].dtype == torch.float32 and b[0].shape[1:] == (101, 4) for b in batches)
+        X, yb, wb, ab = (torch.cat(parts) for parts in zip(*batches))
+        assert len(yb) == sub.epoch_size and int(yb.sum()) == n_pos, "every bound window, every epoch"
+        assert float(wb.mean()) == pytest.approx(float(ds.w.mean()), rel=1e-4), "the mean weight is kept"
+        estimates.append(float((wb * ab).mean()))
+        seen.update(map(float, ab[yb == 0].tolist()))
+    assert np.mean(estimates) == pytest.approx(full, rel=0.005), "unbiased: on average the full weighted loss"
+    assert np.std(estimates) > 0 and len(seen) > 0.9 * (n - n_pos), "each epoch draws fresh unbound windows"
+    with pytest.raises(ValueError):
+        SubsampledNegatives(ds, 128, keep=0)

@@ -11,10 +11,12 @@ import nbformat
 import pytest
 
 from autograder import pipeline, runner
+from autograder.grade_cells import item_points
 from autograder.intake import canonical_name, collect, match_notebook
 from test_grading_jund import EXPECTED_LOSS
 
-MAX = {"weighted_accuracy": 5, "weighted_bce_loss": 5, "MLP": 10, "CNN": 10, "LSTMClassifier": 10}
+MAX = item_points("jund")          # the checks' rubric markers: the one place points are written
+JUND_TOTAL = sum(MAX.values())
 
 
 @lru_cache(maxsize=None)
@@ -75,8 +77,9 @@ def test_outputs_results_json_grades_csv_and_feedback(graded, tmp_path):
     assert rows[0].startswith("student,assignment,status,reason,test_weighted_accuracy")
     assert len(rows) == len(graded) + 1
     res = json.loads((tmp_path / "reference" / "results.json").read_text())
-    assert res["score"] == 40 and len(res["tests"]) == 5 + 2    # two written answers, 0/0, graded by hand
-    assert [t["score"] for t in res["tests"][5:]] == [0, 0] and "graded by hand" in res["tests"][5]["output"]
+    n = len(MAX)
+    assert res["score"] == JUND_TOTAL and len(res["tests"]) == n + 2    # two written answers, 0/0, graded by hand
+    assert [t["score"] for t in res["tests"][n:]] == [0, 0] and "graded by hand" in res["tests"][n]["output"]
     assert {"name", "score", "max_score", "output"} <= set(res["tests"][0])
     page = (tmp_path / "mutant-unweighted_accuracy" / "feedback.html").read_text()
     assert "weighted_accuracy: 0.5 / 5" in page and "BEGIN HIDDEN" not in page and "autograder" not in page
@@ -92,7 +95,7 @@ def test_bad_files_are_reported_not_crashed(tmp_path, content, reason):
     path.write_bytes(content)
     res = runner.grade_submission("s1", {"jund.ipynb": path}, "jund", course_root=pipeline.REPO_ROOT)
     assert res.status == "invalid" and reason in res.reason
-    assert res.total == 0 and res.max_total == 40
+    assert res.total == 0 and res.max_total == JUND_TOTAL
 
 
 def test_notebook_from_another_assignment_is_reported(tmp_path):
@@ -175,4 +178,4 @@ def test_scores_and_reports_reach_nbgraders_gradebook_and_feedback(graded):
     pipeline.run_nbgrader(["export", "--to", str(course() / "export.csv")], course())
     rows = (course() / "export.csv").read_text().splitlines()
     ref_row = next(r for r in rows if r.startswith("jund,") and ",reference," in r)
-    assert ",40.0," in ref_row, rows[:3]
+    assert f",{JUND_TOTAL:.1f}," in ref_row, rows[:3]

@@ -97,3 +97,21 @@ def test_history_plot_names_the_metric_axis_and_shows_one_legend_clear_of_the_cu
         legend_box = legends[0].get_window_extent()
         assert legend_box.y1 <= ax.get_window_extent().y0, "the legend sits under the axes, over no curve"
         plt.close(fig)
+
+
+def test_fit_calls_on_epoch_after_each_measured_epoch_with_that_epochs_weights():
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    train, valid = make_loader(_toy(), 32, shuffle=True), make_loader(_toy(seed=1), 64)
+    seen = []
+
+    def on_epoch(epoch, m, history):
+        assert m is model and len(history.valid_loss) == epoch + 1
+        seen.append((epoch, history.valid_loss[-1], m.weight.detach().clone()))
+
+    hist = fit(model, train, valid, loss_fn=nn.functional.binary_cross_entropy_with_logits,
+               metric_fn=lambda out, y: -float(nn.functional.binary_cross_entropy_with_logits(out, y)),
+               epochs=3, lr=0.1, progress=False, on_epoch=on_epoch)
+    assert [s[0] for s in seen] == [0, 1, 2] and [s[1] for s in seen] == hist.valid_loss
+    assert not torch.equal(seen[0][2], seen[2][2]), "each call sees that epoch's weights, not a fixed copy"
+    assert torch.equal(model.weight.detach(), seen[hist.best_epoch][2]), "the best epoch is still restored"

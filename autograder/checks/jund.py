@@ -13,6 +13,7 @@ from course_lib.reference import jund as ref
 from ..expect import (as_float, assert_close, cuda, expect_raises, expect_same_gradient, expect_scalar_tensor,
                       random_labels)
 from ..modeltests import LayerRule, LearnTask, ModelSpec, has_layer, model_tests
+from ..outcomes import CheckFailed
 from ..rubric import graded, rubric
 
 SEQ_LEN = 101
@@ -216,3 +217,102 @@ class TestWeightedBCELoss:
     @rubric(0.5, "gradient is that of weighted BCE")
     def test_gradient(self, loss):
         expect_same_gradient(loss, ref.weighted_bce_loss, _loss_case(6), "weighted BCE", "logits")
+
+
+# ---------------------------------------------------------------- choose_config
+METRIC = "valid_weighted_accuracy"
+
+
+def _sweep_rows(seed: int, sizes=(32, 64, 128), lrs=(1e-3, 3e-3), epochs: int = 6) -> list:
+    """A sweep table as `run_sweep` records it, one dict per configuration and epoch, in a shuffled order.
+
+    Built so that four rules pick four different rows: the highest validation weighted accuracy (the
+    answer), the lowest training loss (the largest model and learning rate, at its last epoch), the lowest
+    validation loss (a third configuration, at its last epoch), and the answer's configuration at its last
+    epoch. Validation weighted accuracy peaks at an epoch before the last one.
+    """
+    rng = np.random.default_rng(seed)
+    configs = [(size, lr) for size in sizes for lr in lrs]
+    largest = len(configs) - 1                             # the lowest training loss
+    others = [c for c in range(len(configs)) if c != largest] or [largest]
+    best = int(rng.choice(others))
+    loss_favourite = next((c for c in others if c != best), largest)
+    rows = []
+    for c, (size, lr) in enumerate(configs):
+        peak = int(rng.integers(1, epochs - 1))            # 0-based; never the last epoch
+        level = 0.72 if c == best else rng.uniform(0.55, 0.68)
+        for e in range(epochs):
+            rows.append({"hidden_size": size, "lr": lr, "epoch": e + 1,
+                         "train_loss": round(0.69 * np.exp(-0.3 * (e + 1) * (1 + c / 2)), 6),
+                         "valid_loss": round(0.62 - 0.015 * e - (0.01 if c == loss_favourite else 0)
+                                             + rng.uniform(0, 0.003), 6),
+                         METRIC: round(level - 0.012 * abs(e - peak) + rng.uniform(0, 0.003), 6)})
+    answer = _key(_by_validation(rows))
+    picks = {answer, _key(min(rows, key=lambda r: r["train_loss"])), _key(min(rows, key=lambda r: r["valid_loss"])),
+             answer[:2] + (epochs,)}
+    assert len(picks) == (4 if len(configs) > 2 else 2), "the sweep table does not separate the rules"
+    return [rows[k] for k in rng.permutation(len(rows))]
+
+
+def _key(row) -> tuple:
+    return row["hidden_size"], row["lr"], row["epoch"]
+
+
+def _by_validation(rows) -> dict:
+    return max(rows, key=lambda r: r[METRIC])
+
+
+def _describe(key) -> str:
+    return f"hidden_size={key[0]}, lr={key[1]:g}, epoch={key[2]}"
+
+
+@graded("choose_config")
+class TestChooseConfig:
+    @pytest.fixture
+    def choose(self, student):
+        student.defined("choose_config")
+        fn = student.function("choose_config")
+
+        def call(rows, what):
+            got = fn(rows, what=what)
+            if not isinstance(got, dict):
+                shown = repr(got) if type(got).__name__ == "Opaque" else f"{type(got).__name__} {got!r:.60}"
+                raise CheckFailed(f"{what}: return the chosen row itself (one of the dicts in `rows`), got {shown}")
+            try:
+                key = int(got["hidden_size"]), float(got["lr"]), int(got["epoch"])
+            except (KeyError, TypeError, ValueError):
+                raise CheckFailed(f"{what}: the returned row should have the keys hidden_size, lr and epoch of "
+                                  f"the sweep's rows, got the keys {sorted(map(str, got))}") from None
+            if key not in {_key(r) for r in rows}:
+                raise CheckFailed(f"{what}: returned {_describe(key)}, which is not a row of the sweep")
+            return key
+        return call
+
+    @rubric(0.5, "returns one row of the sweep (a dict with its configuration and epoch)")
+    def test_returns_a_row(self, choose):
+        choose(_sweep_rows(0), "choose_config(rows)")
+
+    @rubric(2, "picks the configuration and epoch with the best validation weighted accuracy")
+    def test_validation_best(self, choose):
+        for seed in range(1, 4):
+            rows = _sweep_rows(seed)
+            what = f"on a sweep of 6 configurations x 6 epochs (table {seed})"
+            got, want = choose(rows, what), _key(_by_validation(rows))
+            if got != want:
+                raise CheckFailed(f"{what}: picked {_describe(got)}; the highest validation weighted accuracy "
+                                  f"was at another row (neither the lowest loss nor the last epoch)")
+
+    @rubric(1, "the number of epochs is chosen on validation too (not the last epoch, not the lowest loss)")
+    def test_epochs_on_validation(self, choose):
+        rows = _sweep_rows(7, sizes=(64,), lrs=(1e-3,), epochs=8)
+        what = "on one configuration trained for 8 epochs"
+        got, want = choose(rows, what), _key(_by_validation(rows))
+        if got[2] != want[2]:
+            raise CheckFailed(f"{what}: picked epoch {got[2]}; validation weighted accuracy was highest after "
+                              f"another epoch")
+
+    @rubric(0.5, "an empty sweep raises ValueError")
+    def test_empty(self, student):
+        student.defined("choose_config")
+        fn = student.function("choose_config")
+        expect_raises("ValueError", lambda: fn([]), "choose_config([])")

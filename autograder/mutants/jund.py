@@ -67,6 +67,19 @@ class LSTMClassifier(nn.Module):
         return self.head(torch.cat([out[:, -1], a], dim=1))
 '''
 
+CHOOSE_BY_TRAINING_LOSS = '''
+def choose_config(rows):
+    return min(rows, key=lambda r: r["train_loss"])   # the training loss always favours the longest, largest run
+'''
+
+CHOOSE_LAST_EPOCH = '''
+def choose_config(rows):
+    best = max(rows, key=lambda r: r["valid_weighted_accuracy"])
+    last = max(r["epoch"] for r in rows)               # the right configuration, but trained to the end
+    return next(r for r in rows if r["epoch"] == last and r["hidden_size"] == best["hidden_size"]
+                and r["lr"] == best["lr"])
+'''
+
 MUTANTS = {
     "unweighted_accuracy": {"weighted_accuracy": UNWEIGHTED_ACCURACY},
     "nan_on_zero_weights": {"weighted_accuracy": NAN_ON_ZERO_WEIGHTS},
@@ -75,4 +88,6 @@ MUTANTS = {
     "mlp_without_hidden_layer": {"MLP": MLP_WITHOUT_HIDDEN_LAYER},
     "cpu_call_in_forward": {"CNN": CPU_CALL_IN_FORWARD},
     "lstm_without_batch_first": {"LSTMClassifier": LSTM_WITHOUT_BATCH_FIRST},
+    "choose_by_training_loss": {"choose_config": CHOOSE_BY_TRAINING_LOSS},
+    "choose_last_epoch": {"choose_config": CHOOSE_LAST_EPOCH},
 }

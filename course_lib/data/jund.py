@@ -159,3 +159,40 @@ class JUNDDataset(Dataset):
 
     def __getitem__(self, i):
         return self.X[i], self.y[i], self.w[i], self.a[i]
+
+
+class SubsampledNegatives:
+    """Batches for one epoch: every bound window and a fresh random share `keep` of the unbound ones.
+
+    Each kept unbound window stands for 1/keep of them, so its weight is multiplied by 1/keep; then all
+    weights are scaled by n_epoch / n so that the mean weight stays what it was. The weighted loss of an
+    epoch is then, on average over the draws, the loss on all windows (an unbiased estimate), for a
+    fraction of the cost: with 0.4 % bound windows, keep=0.05 trains on about 1 window in 19.
+    Use it in place of a DataLoader: `for X, y, w, a in SubsampledNegatives(dataset, 256, keep=0.05)`.
+    """
+
+    def __init__(self, dataset: JUNDDataset, batch_size: int, keep: float, seed: int = 0):
+        if not 0 < keep <= 1:
+            raise ValueError(f"keep must be in (0, 1], got {keep}")
+        self.dataset, self.batch_size, self.keep = dataset, int(batch_size), float(keep)
+        labels = dataset.y.reshape(-1) > 0.5
+        self.positives = torch.nonzero(labels).reshape(-1)
+        self.negatives = torch.nonzero(~labels).reshape(-1)
+        self.n_negatives = max(1, int(round(self.keep * len(self.negatives)))) if len(self.negatives) else 0
+        self.epoch_size = len(self.positives) + self.n_negatives
+        share = self.n_negatives / max(len(self.negatives), 1)        # `keep`, up to rounding
+        scale = torch.where(dataset.y > 0.5, torch.tensor(1.0), torch.tensor(1.0 / max(share, 1e-12)))
+        self.w = dataset.w * scale * (self.epoch_size / len(dataset))
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-self.epoch_size // self.batch_size)
+
+    def __iter__(self):
+        pick = torch.randperm(len(self.negatives), generator=self.generator)[:self.n_negatives]
+        rows = torch.cat([self.positives, self.negatives[pick]])
+        rows = rows[torch.randperm(len(rows), generator=self.generator)]
+        d = self.dataset
+        for start in range(0, len(rows), self.batch_size):
+            i = rows[start:start + self.batch_size]
+            yield d.X[i], d.y[i], self.w[i], d.a[i]

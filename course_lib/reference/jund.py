@@ -85,3 +85,15 @@ class LSTMClassifier(nn.Module):
     def forward(self, X: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         _, (h_n, _) = self.lstm(X)
         return self.head(torch.cat([h_n[-1], a.reshape(-1, 1)], dim=1))
+
+
+def choose_config(rows):
+    """The sweep row (configuration and epoch) with the highest validation weighted accuracy.
+
+    `rows` holds one dict per configuration and epoch, as `run_sweep` records them (keys such as
+    hidden_size, lr, epoch, train_loss, valid_loss, valid_weighted_accuracy). A tie goes to the earlier row.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("the sweep has no rows to choose from")
+    return max(rows, key=lambda row: row["valid_weighted_accuracy"])
