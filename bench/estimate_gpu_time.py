@@ -98,12 +98,13 @@ def dna_binding_runs():
 def nuclei_runs():
     from torch.utils.data import DataLoader
 
+    from course_lib.data.nuclei import CROP_SIZE, RandomCrops
     from course_lib.datasets import load_nuclei
     from course_lib.models import UNet
     from course_lib.reference.dna_unet import ImageDataset
-    pairs = load_nuclei()["train"]
-    return [Run("UNet(base=16)", UNet(base=16), DataLoader(ImageDataset(pairs, augment=True), batch_size=4,
-                                                           shuffle=True), 20)]
+    crops = RandomCrops(ImageDataset(load_nuclei()["train"], augment=True), size=CROP_SIZE)
+    return [Run(f"UNet(base=16), {CROP_SIZE}x{CROP_SIZE} crops", UNet(base=16),
+                DataLoader(crops, batch_size=4, shuffle=True), 20)]
 
 
 def hmm_gru_runs():

@@ -26,7 +26,7 @@ def test_skips_with_a_reason_when_the_data_folder_is_absent(tmp_path):
 def test_skips_each_missing_data_set_with_a_reason(tmp_path):
     done = _run("--data-dir", str(tmp_path), "--quick")
     assert done.returncode == 0, done.stderr
-    for name in ("JUND", "CTCF", "DNA binding"):
+    for name in ("JUND", "CTCF", "DNA binding", "Nuclei"):
         assert f"== {name}: skipped" in done.stdout
 
 
@@ -37,9 +37,12 @@ def test_quick_mode_prints_one_table_per_real_data_set():
     out = done.stdout
     for title, rows in [("JUND", ["CNN as in the notebook", "CNN recipe", "logistic regression", "MA0491.1"]),
                         ("CTCF", ["CTCFNetRegularized", "RC augmentation", "logistic regression", "MA0139.1"]),
-                        ("DNA binding CSV, GC-shifted", ["LSTMSeq", "logistic regression"])]:
+                        ("DNA binding CSV, GC-shifted", ["LSTMSeq", "logistic regression"]),
+                        ("Nuclei", ["UNet(base=4) as in the notebook", "global brightness threshold"])]:
         block = out.split(f"== {title}")[1].split("\n== ")[0]
         assert "device:" in block and "wall time" in block and "split:" in block
         for r in rows:
             assert r in block, f"{title}: no row {r!r}"
     assert "test W-acc" in out.split("== JUND")[1].split("\n== ")[0]
+    nuclei_block = out.split("== Nuclei")[1]
+    assert "test Dice" in nuclei_block and "test IoU" in nuclei_block and "334 grayscale" in nuclei_block

@@ -125,3 +125,27 @@ def test_tarball_is_unpacked_outside_its_folder(synthetic_tar):
     assert not pairs[0][0].is_relative_to(synthetic_tar.parent)
     assert sorted(p.name for p in synthetic_tar.parent.iterdir() if not p.name.startswith(".")) == \
         [nuclei.TARBALL, "synthetic.json"]
+
+
+def test_random_crops_cut_image_and_mask_the_same_way():
+    import torch
+
+    image = torch.arange(256 * 256, dtype=torch.float32).reshape(1, 256, 256)
+    mask = (image % 7 == 0).float()
+    crops = nuclei.RandomCrops([(image, mask)] * 3, size=128)
+    assert len(crops) == 3
+    torch.manual_seed(0)
+    corners = set()
+    for _ in range(20):
+        img, m = crops[0]
+        assert img.shape == m.shape == (1, 128, 128) and img.is_contiguous()
+        assert torch.equal((img % 7 == 0).float(), m)                 # the mask's window is the image's
+        top, left = divmod(int(img[0, 0, 0]), 256)
+        assert 0 <= top <= 128 and 0 <= left <= 128
+        assert torch.equal(img, image[:, top:top + 128, left:left + 128])
+        corners.add((top, left))
+    assert len(corners) > 10                                          # a new window at every read
+    with pytest.raises(ValueError, match="does not fit"):
+        nuclei.RandomCrops([(image, mask)], size=300)[0]
+    with pytest.raises(ValueError, match="differ in size"):
+        nuclei.RandomCrops([(image, mask[:, :100])], size=64)[0]

@@ -8,8 +8,8 @@ Two on-disk layouts are read:
     nucleus in `<id>/masks/`; converted once (grayscale, masks unioned, resized to
     256x256) into the same flat folder layout.
 Every reader returns lists of (image path, mask path) pairs; `read_image` and `read_mask`
-turn one file into a float32 array. `nuclei_synthetic` writes a synthetic tarball in the
-course layout.
+turn one file into a float32 array; `RandomCrops` cuts training items to random windows.
+`nuclei_synthetic` writes a synthetic tarball in the course layout.
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch.utils.data import Dataset
 
 from .. import config
 from .manifest import locked
@@ -29,6 +31,7 @@ MASK_THRESHOLD = 127
 SPLIT_FRACTIONS = {"train": 0.7, "valid": 0.1, "test": 0.2}
 SPLIT_SEED = 0
 BATCH_SIZE = 4
+CROP_SIZE = 128
 FAST_PAIRS = {"train": 12, "valid": 4, "test": 4}
 # a complete real copy: the course tarball, a flat folder of pairs, or Kaggle DSB 2018 folders
 LAYOUTS = ((TARBALL,), ("*_cells.*", "*_masks.*"), ("*/images/*.png",))
@@ -181,3 +184,32 @@ def read_splits(path, fast: bool | None = None, seed: int = SPLIT_SEED) -> dict[
     if config.fast_mode() if fast is None else fast:
         splits = {name: part[:FAST_PAIRS[name]] for name, part in splits.items()}
     return splits
+
+
+class RandomCrops(Dataset):
+    """The items of an (image, mask) dataset, each cut to a random `size` x `size` window.
+
+    The window is drawn anew (with torch's random generator) every time an item is read, and
+    is the same for the image and its mask. A convolutional network trained on crops works on
+    whole images too; a 128x128 crop costs about a quarter of a 256x256 image per step.
+    """
+
+    def __init__(self, dataset, size: int = CROP_SIZE):
+        if size < 1:
+            raise ValueError(f"crop size must be positive, got {size}")
+        self.dataset, self.size = dataset, int(size)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        image, mask = self.dataset[i]
+        height, width = image.shape[-2:]
+        if tuple(mask.shape[-2:]) != (height, width):
+            raise ValueError(f"item {i}: image {tuple(image.shape)} and mask {tuple(mask.shape)} differ in size")
+        if self.size > min(height, width):
+            raise ValueError(f"item {i}: a {self.size}x{self.size} crop does not fit in a {height}x{width} image")
+        top = int(torch.randint(0, height - self.size + 1, (1,)))
+        left = int(torch.randint(0, width - self.size + 1, (1,)))
+        window = (..., slice(top, top + self.size), slice(left, left + self.size))
+        return image[window].contiguous(), mask[window].contiguous()
