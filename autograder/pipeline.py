@@ -112,9 +112,9 @@ def fill_solutions(release_nb, source_nb, replacements: dict | None):
     nb = copy.deepcopy(release_nb)
     if replacements is None:
         return nb
-    reference = _solution_cells(source_nb)
-    for grade_id, cell in _solution_cells(nb).items():
-        cell.source = inline_cell(replacements.get(grade_id, reference[grade_id].source), REFERENCE_DIR)
+    reference, defined = _solution_cells(source_nb), set()
+    for grade_id, cell in _solution_cells(nb).items():   # in notebook order: earlier answers stay in force
+        cell.source = inline_cell(replacements.get(grade_id, reference[grade_id].source), REFERENCE_DIR, defined)
     return nb
 
 

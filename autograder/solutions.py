@@ -58,12 +58,15 @@ class ModuleIndex:
                 for alias in node.names:
                     self.imports[(alias.asname or alias.name).split(".")[0]] = seg
 
-    def closure(self, names: list) -> tuple:
-        """(definitions in source order, import lines) that `names` need, helpers included."""
+    def closure(self, names: list, defined=frozenset()) -> tuple:
+        """(definitions in source order, import lines, their names) that `names` need, helpers included.
+
+        Names in `defined` (an earlier cell of the notebook has them) are not repeated.
+        """
         needed, imports, todo = set(), [], list(names)
         while todo:
             name = todo.pop()
-            if name in needed or name not in self.defs:
+            if name in needed or name not in self.defs or name in defined:
                 continue
             needed.add(name)
             for sub in ast.walk(self.defs[name][0]):
@@ -76,11 +79,17 @@ class ModuleIndex:
         for name in sorted(needed, key=lambda n: self.order[n]):
             if self.defs[name][1] not in segs:
                 segs.append(self.defs[name][1])
-        return segs, imports
+        return segs, imports, needed
 
 
-def inline_cell(source: str, reference_dir: Path) -> str:
-    """An answer cell with its reference imports replaced by the reference code itself."""
+def inline_cell(source: str, reference_dir: Path, defined: set | None = None) -> str:
+    """An answer cell with its reference imports replaced by the reference code itself.
+
+    `defined` holds the names earlier answer cells defined; they are not defined again
+    (a later copy would replace an earlier answer, e.g. a mutant's, before the notebook is graded),
+    and this cell's names are added to it.
+    """
+    defined = set() if defined is None else defined
     out = []
     for line in source.splitlines():
         if "BEGIN SOLUTION" in line or "END SOLUTION" in line:
@@ -91,20 +100,28 @@ def inline_cell(source: str, reference_dir: Path) -> str:
             continue
         index = ModuleIndex(reference_dir / f"{m.group(1)}.py")
         pairs = [p.strip().split(" as ") for p in m.group(2).strip("()").split(",") if p.strip()]
-        segs, imports = index.closure([p[0].strip() for p in pairs])
+        segs, imports, needed = index.closure([p[0].strip() for p in pairs], defined)
+        defined |= needed
         out += imports + ([""] if imports else []) + ["\n\n".join(segs)]
         out += [f"{alias.strip()} = {name.strip()}" for name, *rest in pairs for alias in rest]
     while out and out[0].lstrip().startswith("#") and out[0].lstrip().startswith(("# def ", "# class ", "#     ")):
         out.pop(0)  # the skeleton comment is redundant next to the real code
-    return "\n".join(out).strip("\n")
+    text = "\n".join(out).strip("\n")
+    try:  # what the cell itself defines (a mutant's own code, too)
+        defined |= {node.name for node in ast.parse(text).body
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    except SyntaxError:
+        pass
+    return text
 
 
 def solution_notebook(source_path: Path, reference_dir: Path):
     nb = nbformat.read(source_path, as_version=4)
+    defined = set()
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if meta.get("solution") and cell.cell_type == "code":
-            cell.source = inline_cell(cell.source, reference_dir)
+            cell.source = inline_cell(cell.source, reference_dir, defined)
         elif meta.get("solution"):   # a written answer: the model answer and rubric, without the markers
             cell.source = "\n".join(line for line in cell.source.splitlines()
                                     if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)

@@ -35,6 +35,31 @@ def test_solutions_execute_with_outputs(assignment, tmp_path):
 
 def test_relative_imports_become_absolute():
     index = ModuleIndex(REPO / "course_lib" / "reference" / "hmm_gru.py")
-    segs, imports = index.closure(["train_tagger"])
+    segs, imports, _ = index.closure(["train_tagger"])
     assert "from course_lib.training import fit, make_loader" in imports
     assert not [line for line in imports if line.startswith("from .")]
+
+
+@pytest.mark.parametrize("assignment", pipeline.assignments())
+def test_no_answer_is_defined_twice(assignment):
+    """A reference helper inlined into a later cell must not replace an earlier answer: the runner grades
+    the notebook's final namespace, so a mutant's one_hot_encode redefined by the DNADataset cell's copy
+    earned full marks there (while nbgrader, checking right after the cell, saw the mutant)."""
+    import ast
+    from collections import Counter
+
+    mutants = pipeline.load_mutants(assignment)
+    for path in pipeline.source_notebooks(REPO, assignment):
+        release = solution_notebook(path, REPO / "course_lib" / "reference")
+        for name, replacements in [("reference", {}), *mutants.items()]:
+            nb = pipeline.fill_solutions(release, nbformat.read(path, as_version=4), replacements)
+            counts = Counter(name for c in nb.cells if c.cell_type == "code"   # cells defining each name
+                             for name in {node.name for node in ast.parse(_python_only(c.source)).body
+                                          if isinstance(node, (ast.FunctionDef, ast.ClassDef))})
+            twice = sorted(n for n, k in counts.items() if k > 1)
+            assert not twice, f"{path.name}, {name}: defined in more than one cell: {twice}"
+
+
+def _python_only(source: str) -> str:
+    """Cell source without IPython magics and shell lines (which ast cannot parse)."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
