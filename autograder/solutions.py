@@ -59,7 +59,7 @@ class ModuleIndex:
                     self.imports[(alias.asname or alias.name).split(".")[0]] = seg
 
     def closure(self, names: list, defined=frozenset()) -> tuple:
-        """(definitions in source order, import lines, their names) that `names` need, helpers included.
+        """(definitions in source order, import lines) that `names` need, helpers included.
 
         Names in `defined` (an earlier cell of the notebook has them) are not repeated.
         """
@@ -79,7 +79,7 @@ class ModuleIndex:
         for name in sorted(needed, key=lambda n: self.order[n]):
             if self.defs[name][1] not in segs:
                 segs.append(self.defs[name][1])
-        return segs, imports, needed
+        return segs, imports
 
 
 def inline_cell(source: str, reference_dir: Path, defined: set | None = None) -> str:
@@ -100,19 +100,26 @@ def inline_cell(source: str, reference_dir: Path, defined: set | None = None) ->
             continue
         index = ModuleIndex(reference_dir / f"{m.group(1)}.py")
         pairs = [p.strip().split(" as ") for p in m.group(2).strip("()").split(",") if p.strip()]
-        segs, imports, needed = index.closure([p[0].strip() for p in pairs], defined)
-        defined |= needed
+        segs, imports = index.closure([p[0].strip() for p in pairs], defined)
         out += imports + ([""] if imports else []) + ["\n\n".join(segs)]
         out += [f"{alias.strip()} = {name.strip()}" for name, *rest in pairs for alias in rest]
     while out and out[0].lstrip().startswith("#") and out[0].lstrip().startswith(("# def ", "# class ", "#     ")):
         out.pop(0)  # the skeleton comment is redundant next to the real code
     text = "\n".join(out).strip("\n")
-    try:  # what the cell itself defines (a mutant's own code, too)
-        defined |= {node.name for node in ast.parse(text).body
-                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    except SyntaxError:
-        pass
+    defined |= top_level_names(text)
     return text
+
+
+def top_level_names(code: str) -> set:
+    """Names that `code` defines at top level (functions, classes, assigned names); empty if it does not parse."""
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return set()
+    names = {node.name for node in body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return names | {t.id for node in body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                    for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                    if isinstance(t, ast.Name)}
 
 
 def solution_notebook(source_path: Path, reference_dir: Path):

@@ -14,6 +14,7 @@ from ..expect import (as_float, assert_close, cuda, expect_raises, expect_same_g
                       random_labels)
 from ..modeltests import LayerRule, LearnTask, ModelSpec, has_layer, model_tests
 from ..outcomes import CheckFailed
+from ..remote import Opaque
 from ..rubric import graded, rubric
 
 SEQ_LEN = 101
@@ -276,7 +277,7 @@ class TestChooseConfig:
         def call(rows, what):
             got = fn(rows, what=what)
             if not isinstance(got, dict):
-                shown = repr(got) if type(got).__name__ == "Opaque" else f"{type(got).__name__} {got!r:.60}"
+                shown = repr(got) if isinstance(got, Opaque) else f"{type(got).__name__} {got!r:.60}"
                 raise CheckFailed(f"{what}: return the chosen row itself (one of the dicts in `rows`), got {shown}")
             try:
                 key = int(got["hidden_size"]), float(got["lr"]), int(got["epoch"])
