@@ -230,6 +230,7 @@ def model_tests(spec: ModelSpec):
         setattr(ModelTests, f"test_layer_{k}", _layer_test(rule))
     if spec.learn is not None:
         setattr(ModelTests, "test_learns", _learn_test(spec))
+    ModelTests.spec = spec             # read by bench/bench_learn_tasks.py
     ModelTests.__name__ = ModelTests.__qualname__ = f"Test{spec.title}"
     return graded(spec.title)(ModelTests)
 

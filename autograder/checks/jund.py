@@ -32,7 +32,7 @@ def _planted_motif_data(gen: torch.Generator, n_train: int = 2048, n_valid: int 
 
     The site sits near the end so that an LSTM reading left to right can learn it
     in a few hundred steps; an MLP, a CNN and an LSTM wired as specified all reach
-    AUROC > 0.95 here.
+    AUROC > 0.95 here within 300 steps.
     """
     rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=gen)))
     pwm = load_motif("MA0491.1").pwm()
@@ -57,7 +57,7 @@ def _auroc(logits, y, w) -> float:
 
 def _learn(bar: float, points: float) -> LearnTask:
     return LearnTask(make_data=_planted_motif_data, loss=ref.weighted_bce_loss, metric=_auroc, bar=bar,
-                     steps=300, batch_size=64, lr=3e-3, metric_name="AUROC", points=points)
+                     steps=300, batch_size=64, lr=3e-3, metric_name="AUROC", points=points, check_every=25)
 
 
 def _spec(title: str, layers: tuple, learn: LearnTask, points: dict) -> ModelSpec:
@@ -110,7 +110,9 @@ TestCNN = model_tests(_spec(
 TestLSTMClassifier = model_tests(_spec(
     "LSTMClassifier",
     layers=(LayerRule("nn.LSTM(input_size=4, batch_first=True)", 1, _lstm_options), _dropout_rule(0.5)),
-    learn=_learn(bar=0.85, points=1.5),
+    # 0.75, not 0.85: reached in 80-140 steps by LSTMs to the spec (hidden 32-128, one or two layers; 160-180
+    # at 0.85), while the batch-first mutant stays at 0.55 after 300 (bench/bench_learn_tasks.py)
+    learn=_learn(bar=0.75, points=1.5),
     points={},
 ))
 
