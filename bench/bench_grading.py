@@ -150,6 +150,12 @@ def exactness(course: Path, workers: int) -> None:
     print(f"{'all':<16} {sum(r[2] for r in rows):>3} of {len(rows):<3} exact")
 
 
+def _score_differences(ours: dict, theirs: dict) -> dict:
+    """{grade_id: (runner, nbgrader)} where the two disagree on an autograded cell. The written answers are
+    left out: TAs mark them in formgrader, so nbgrader lists them unmarked (0) and the runner not at all."""
+    return {k: (v, theirs.get(k)) for k, v in ours.items() if theirs.get(k) != v}
+
+
 def class_of(course: Path, n: int) -> dict:
     """n JUND submissions as a class hands them in: every mutant once, two blank notebooks, three broken
     files (not JSON, empty, another assignment's notebook), the rest random mixes of right and wrong answers."""
@@ -194,7 +200,10 @@ def class_batch(course: Path, n: int, workers: int, sample: int = 10) -> None:
     t_nb = (time.perf_counter() - t) / len(picked)
     theirs = pipeline.grades(course, "jund")
     ours = {r.student: {c["grade_id"]: c["score"] for c in r.cells} for r in results}
-    same = all(theirs.get(f"nbs-{s}") == ours[s] for s in picked)
+    differ = {s: d for s in picked if (d := _score_differences(ours[s], theirs.get(f"nbs-{s}", {})))}
+    same = not differ
+    for s, d in differ.items():
+        print(f"  {s}: runner vs nbgrader differ on {d}")
     print(f"nbgrader autograde on {len(picked)} of them (one at a time, as it runs): {t_nb:.1f} s per submission; "
           f"the runner is {t_nb / (wall / n):.1f}x faster per submission; identical scores: {same}")
     print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
@@ -211,7 +220,8 @@ def versus_nbgrader(course: Path, n: int) -> None:
     pipeline.autograde(course, "jund", students=["v*"])     # one nbgrader run, as a TA would start it
     t_nbgrader = time.perf_counter() - t
     theirs = pipeline.grades(course, "jund")
-    same = all({c["grade_id"]: c["score"] for c in r.cells} == theirs.get(r.student) for r in ours)
+    same = not any(_score_differences({c["grade_id"]: c["score"] for c in r.cells}, theirs.get(r.student, {}))
+                   for r in ours)
     print(f"\n[4] the same {n} jund submissions, one at a time: trusted runner vs nbgrader autograde")
     print(f"{'grader':<28} {'wall s':>8} {'s/submission':>13}")
     print(f"{'trusted runner (' + ours[0].isolation + ')':<28} {t_ours:>8.0f} {t_ours / n:>13.1f}")
