@@ -182,6 +182,7 @@ class Launcher:
         self.hidden = tuple(Path(p) for p in hidden)   # course folders to hide in uid mode (source/, ...)
         self.root = os.geteuid() == 0
         self._running: dict = {}      # pid -> cleanup of every worker started and not yet stopped
+        self.forked = 0               # workers forked from a template (template.py)
         become_subreaper()
 
     def stop_all(self) -> None:
@@ -191,8 +192,11 @@ class Launcher:
 
     # ---------------------------------------------------------------- public
     def start(self, job: WorkerJob) -> Connection:
-        proc, cleanup, scratch = self._spawn(job.env, job.limits)
-        channel = ProcessChannel(proc, on_close=cleanup)
+        channel = self._from_template(job)
+        scratch = SCRATCH
+        if channel is None:
+            proc, cleanup, scratch = self._spawn(job.env, job.limits)
+            channel = ProcessChannel(proc, on_close=cleanup)
         deadline = time.monotonic() + job.start_budget_s
         first = {"limits": dict(vars(job.limits)), "cells": job.cells, "cell_budget_s": job.cell_budget_s,
                  "threads": job.threads, "scratch": scratch}
@@ -208,7 +212,20 @@ class Launcher:
             channel.close()
             raise WorkerLost("the worker sent a malformed greeting")
         log = [(str(label)[:80], str(err)[:300]) for label, err in _pairs(ready.get("cell_log"))]
-        return Connection(channel, log, ready.get("cuda") is True)
+        return Connection(channel, log, ready.get("cuda") is True, forked=not isinstance(channel, ProcessChannel))
+
+    def _from_template(self, job: WorkerJob):
+        """A worker forked from the judge server's warm template (see `template.py`), or None."""
+        from . import template
+        active = template.ACTIVE
+        if active is None or not active.serves(self.isolation.mode, self.data_root, job.env):
+            return None
+        try:
+            channel = active.worker(job.limits, self._running)
+        except (OSError, RuntimeError):
+            return None
+        self.forked += 1
+        return channel
 
     def run_probe(self) -> bool:
         """Start a worker with no cells and check that it answers (used to choose a mode)."""
@@ -224,8 +241,8 @@ class Launcher:
             conn.channel.close()
 
     # ---------------------------------------------------------------- spawning
-    def _spawn(self, extra_env: dict, limits: Limits):
-        """(process, cleanup, scratch path as the worker sees it)."""
+    def _spawn(self, extra_env: dict, limits: Limits, entry: str = "gradeworker.__main__", pass_fds: tuple = ()):
+        """(process, cleanup, scratch path as the worker sees it); the process runs `entry`'s main()."""
         mode = self.isolation.mode
         slot = Slot() if self.root and mode in ("bubblewrap", "uid") else None
         group = Cgroup.create(f"worker-{slot.uid}", limits) if slot is not None else None
@@ -234,7 +251,7 @@ class Launcher:
         try:
             if mode == "bubblewrap":
                 scratch, cwd = SCRATCH, "/"
-                cmd = self._bwrap_command()
+                cmd = self._bwrap_command(entry)
                 if slot is not None:
                     cmd = self._as_root_then(slot.uid, cmd, group, stage=True)
             else:
@@ -246,7 +263,7 @@ class Launcher:
                     os.symlink(package_dir(name), lib / name)
                 os.chmod(lib, 0o755)
                 scratch, cwd = str(host_scratch), host_scratch
-                cmd = self._python_command(str(lib))
+                cmd = self._python_command(str(lib), entry)
                 if slot is not None:
                     os.chown(host_scratch, slot.uid, slot.uid)
                     hide_from(slot.uid, [*hidden_dirs(), *self.hidden])
@@ -256,7 +273,8 @@ class Launcher:
                     cmd = self._as_root_then(slot.uid, cmd, group, stage=False, reveal=needed)
                 os.chmod(host_scratch, 0o700)
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                                    env=self._env(extra_env, scratch), cwd=cwd, start_new_session=True)
+                                    env=self._env(extra_env, scratch), cwd=cwd, start_new_session=True,
+                                    pass_fds=pass_fds)
         except BaseException:
             _cleanup(None, slot, group, folders)
             raise
@@ -313,12 +331,12 @@ class Launcher:
         env.update({k: str(v) for k, v in extra.items()})
         return env
 
-    def _python_command(self, lib: str) -> list:
+    def _python_command(self, lib: str, entry: str = "gradeworker.__main__") -> list:
         paths = [lib, *site_packages()]
-        boot = f"import sys; sys.path[:0] = {paths!r}; import gradeworker.__main__ as m; sys.exit(m.main())"
+        boot = f"import sys; sys.path[:0] = {paths!r}; import {entry} as m; sys.exit(m.main())"
         return [sys.executable, "-I", "-S", "-c", boot]
 
-    def _bwrap_command(self) -> list:
+    def _bwrap_command(self, entry: str = "gradeworker.__main__") -> list:
         # private /tmp and scratch first: what is bound afterwards may itself live under /tmp (a clone in /tmp)
         cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "grader",
                "--proc", "/proc", "--dev", "/dev", "--size", str(TMP_MB << 20), "--tmpfs", "/tmp",
@@ -351,7 +369,7 @@ class Launcher:
             cmd += ["--tmpfs", dest]
         cmd += ["--chdir", SCRATCH]
         cmd += _gpu_binds()
-        cmd += ["--", *self._python_command(LIB_MOUNT)]
+        cmd += ["--", *self._python_command(LIB_MOUNT, entry)]
         return cmd
 
 
@@ -602,6 +620,11 @@ class Cgroup:
             return cls(dirs)
         except OSError:
             return None
+
+    def add(self, pid: int) -> None:
+        """Move process `pid` (and what it starts afterwards) into this group."""
+        for d in self.dirs:
+            (d / "cgroup.procs").write_text(str(pid))
 
     def join_commands(self) -> list:
         return [f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}" for d in self.dirs]

@@ -44,10 +44,15 @@ class Settings:
     hidden: tuple = ()           # course folders a uid-isolated worker must not read
 
     def job(self, cells: list) -> WorkerJob:
-        env = {"COURSE_FAST": "1"} if self.fast else {}
+        env = worker_env(self.fast)
         limits = Limits(memory_mb=0 if _has_cuda() else self.memory_mb)
         return WorkerJob(cells=cells, cell_budget_s=self.cell_budget_s, start_budget_s=self.notebook_budget_s,
                          limits=limits, env=env)
+
+
+def worker_env(fast: bool) -> dict:
+    """What a worker's environment adds to the sandbox's own: fast mode."""
+    return {"COURSE_FAST": "1"} if fast else {}
 
 
 def _data_root() -> Path:
@@ -156,7 +161,7 @@ def judge_notebook(submitted_path, source_path, assignment: str, settings: Setti
                       "output": output})
     notes = [f"cell {label}: {err}" for label, err in (student.first_cell_log or []) if err]
     status = "grader-error" if errors else "graded"
-    timings = {"worker_start_s": round(sum(starts), 2), "worker_starts": len(starts),
+    timings = {"worker_start_s": round(sum(starts), 2), "worker_starts": len(starts), "workers_forked": launcher.forked,
                "checks_s": round(checks_s, 2), "judge_s": round(time.perf_counter() - begin, 2),
                "items_s": {name: round(sum(o.seconds for o in r.outcomes), 2) for name, r in reports.items()}}
     return {**base, "cells": cells, "status": status, "reason": GRADER_ERROR if errors else "", "notes": notes,

@@ -42,15 +42,18 @@ def warm_available() -> bool:
     return os.environ.get("AUTOGRADER_JUDGE") != "subprocess" and hasattr(os, "fork") and hasattr(socket, "AF_UNIX")
 
 
-def run_judge(argv: list, env: dict, timeout_s: float, log_path: Path) -> int | None:
+def run_judge(argv: list, env: dict, timeout_s: float, log_path: Path, workers: dict | None = None) -> int | None:
     """Run `python -m autograder <argv>` with environment `env`, its stderr into `log_path`.
 
-    The judge's exit code, or None if it ran past `timeout_s` (it is killed then).
+    `workers` ({isolation, data_root, env}: how the judge will start its workers) lets a warm judge
+    fork them from a worker template (`template.py`). The judge's exit code, or None if it ran past
+    `timeout_s` (it is killed then).
     """
     if warm_available():
         try:
             server = _warm_server()
-            return server.run(argv, dict(env, AUTOGRADER_PARENT_PID=str(server.proc.pid)), timeout_s, log_path)
+            return server.run(argv, dict(env, AUTOGRADER_PARENT_PID=str(server.proc.pid)), timeout_s, log_path,
+                              workers)
         except (OSError, RuntimeError, ValueError, KeyError):   # no server (it died, or could not start): plain
             pass
     env = dict(env, AUTOGRADER_PARENT_PID=str(os.getpid()))      # the judge dies with us (see die_with_parent)
@@ -60,6 +63,17 @@ def run_judge(argv: list, env: dict, timeout_s: float, log_path: Path) -> int | 
                                   stderr=log, timeout=timeout_s).returncode
         except subprocess.TimeoutExpired:
             return None
+
+
+def end_templates() -> None:
+    """End the warm server's worker templates (e.g. when a batch is done); the server itself stays."""
+    with _lock:
+        server = _server if _server is not None and _server.proc.poll() is None else None
+    if server is not None:
+        try:
+            server.request({"end_templates": True})
+        except (OSError, ValueError, KeyError):
+            pass
 
 
 def _warm_server() -> "_Server":
@@ -81,19 +95,28 @@ class _Server:
         env.setdefault("OMP_NUM_THREADS", "1")   # as grading_env: torch's thread pool is sized at import
         self.proc = subprocess.Popen([sys.executable, "-c", "from autograder.judge_server import serve; serve()",
                                       self.address, str(os.getpid())], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=env)
+                                     stderr=None if os.environ.get("AUTOGRADER_DEBUG") else subprocess.DEVNULL, env=env)
         started, _, _ = select.select([self.proc.stdout], [], [], START_BUDGET_S)
         ready = self.proc.stdout.readline() if started else b""   # it says so once everything is imported
         if ready.strip() != b"ready":
             self.proc.kill()
             raise RuntimeError(f"the judge server did not start in {START_BUDGET_S} s (exit code {self.proc.poll()})")
 
-    def run(self, argv: list, env: dict, timeout_s: float, log_path: Path) -> int | None:
+    def request(self, message: dict) -> dict:
+        """Send one control message (no judge) and read its one-line answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(START_BUDGET_S)
+            conn.connect(self.address)
+            conn.sendall(json.dumps(message).encode() + b"\n")
+            return json.loads(conn.makefile("rb").readline())
+
+    def run(self, argv: list, env: dict, timeout_s: float, log_path: Path, workers: dict | None = None) -> int | None:
         deadline = time.monotonic() + timeout_s
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(START_BUDGET_S)
             conn.connect(self.address)
-            conn.sendall(json.dumps({"argv": list(argv), "env": dict(env), "log": str(log_path)}).encode() + b"\n")
+            request = {"argv": list(argv), "env": dict(env), "log": str(log_path), "workers": workers}
+            conn.sendall(json.dumps(request).encode() + b"\n")
             reader = conn.makefile("rb")
             hello = reader.readline()          # sent right after the fork
             if not hello:
@@ -133,10 +156,12 @@ def serve() -> None:
     """Import PRELOAD, then fork a judge for every connection until stdin closes."""
     import importlib
 
-    from autograder.isolation import die_with_parent
-
     address, client = sys.argv[1], int(sys.argv[2])
-    die_with_parent(client)             # a killed client (e.g. a Dask worker) takes the server and its judges along
+    if os.getppid() != client:          # the client died while starting us
+        os._exit(1)
+    # No PR_SET_PDEATHSIG here: it fires when the client's *thread* that started us ends (a batch's
+    # thread pool), not only when the client dies. A client that dies, killed or not, closes our
+    # stdin, and we end (the judges die with us: they do use it, and we fork them from our one thread).
     _set_name(SERVER_NAME)
     for name in PRELOAD:
         importlib.import_module(name)
@@ -146,25 +171,61 @@ def serve() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)      # the kernel reaps finished judges
     sys.stdout.buffer.write(b"ready\n")
     sys.stdout.flush()
+    from autograder import template
     while True:
         readable, _, _ = select.select([listener, sys.stdin], [], [])
-        if sys.stdin in readable:                   # the client has gone: so do we
+        if sys.stdin in readable:                   # the client has gone: so do we, and our templates
+            template.stop_all()
             os._exit(0)
         conn, _ = listener.accept()
+        try:
+            conn.settimeout(START_BUDGET_S)
+            request = json.loads(conn.makefile("rb").readline())
+            conn.settimeout(None)
+        except (OSError, ValueError):
+            conn.close()
+            continue
+        if request.get("end_templates"):
+            template.stop_all()
+            _answer(conn, {"ended": True})
+            continue
+        active = _template_for(request)
         if os.fork() == 0:
             _set_name(JUDGE_NAME)
             listener.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            os._exit(_judge(conn))
+            template.ACTIVE = active
+            os._exit(_judge(conn, request))
         conn.close()
 
 
-def _judge(conn: socket.socket) -> int:
-    """In a forked judge: read the request, answer with the pid, run the judge command, answer its exit code."""
+def _answer(conn: socket.socket, message: dict) -> None:
+    try:
+        conn.sendall(json.dumps(message).encode() + b"\n")
+    except OSError:
+        pass
+    conn.close()
+
+
+def _template_for(request: dict):
+    """The worker template for the request's worker settings, started with the request's environment."""
+    from autograder import template
+    spec = request.get("workers")
+    if not isinstance(spec, dict):
+        return None
+    saved = dict(os.environ)
+    os.environ.update(request.get("env") or {})        # the batch's worker uids, data folder, TMPDIR
+    try:
+        return template.ensure(str(spec.get("isolation")), spec.get("data_root"), dict(spec.get("env") or {}))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _judge(conn: socket.socket, request: dict) -> int:
+    """In a forked judge: answer with the pid, run the judge command, answer its exit code."""
     code = 1
     try:
-        reader = conn.makefile("rb")
-        request = json.loads(reader.readline())
         conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         null = os.open(os.devnull, os.O_RDWR)

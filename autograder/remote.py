@@ -30,12 +30,12 @@ MAX_RESTARTS = 3
 
 
 # ------------------------------------------------------------------------------ channels
-class ProcessChannel:
-    """Frames over a worker process's stdin/stdout, each read and write bounded by a deadline."""
+class FdChannel:
+    """Frames over a worker's descriptors (write, read; one socket may be both), each read and write
+    bounded by a deadline."""
 
-    def __init__(self, proc, on_close: Callable[[], None] | None = None):
-        self.proc, self.on_close = proc, on_close
-        self.wfd, self.rfd = proc.stdin.fileno(), proc.stdout.fileno()
+    def __init__(self, wfd: int, rfd: int, on_close: Callable[[], None] | None = None):
+        self.wfd, self.rfd, self.on_close = wfd, rfd, on_close
         os.set_blocking(self.wfd, False)
         os.set_blocking(self.rfd, False)
 
@@ -52,7 +52,7 @@ class ProcessChannel:
                 raise TimeoutError()
             try:
                 view = view[os.write(self.wfd, view):]
-            except BrokenPipeError:
+            except (BrokenPipeError, ConnectionResetError):
                 raise EOFError("the worker closed its channel") from None
 
     def _read(self, n: int, deadline: float) -> bytes:
@@ -61,7 +61,10 @@ class ProcessChannel:
             ready, _, _ = select.select([self.rfd], [], [], _left(deadline))
             if not ready:
                 raise TimeoutError()
-            chunk = os.read(self.rfd, min(left, 1 << 20))
+            try:
+                chunk = os.read(self.rfd, min(left, 1 << 20))
+            except ConnectionResetError:
+                chunk = b""
             if not chunk:
                 raise EOFError("the worker closed its channel")
             chunks.append(chunk)
@@ -71,6 +74,14 @@ class ProcessChannel:
     def close(self) -> None:
         if self.on_close is not None:
             self.on_close()
+
+
+class ProcessChannel(FdChannel):
+    """Frames over a worker process's stdin/stdout."""
+
+    def __init__(self, proc, on_close: Callable[[], None] | None = None):
+        self.proc = proc
+        super().__init__(proc.stdin.fileno(), proc.stdout.fileno(), on_close)
 
 
 def _left(deadline: float) -> float:
@@ -108,6 +119,7 @@ class Connection:
     channel: object
     cell_log: list = field(default_factory=list)
     cuda: bool = False
+    forked: bool = False          # forked from a warm worker template (template.py)
 
 
 class Student:

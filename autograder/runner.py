@@ -27,8 +27,8 @@ from pathlib import Path
 
 import nbformat
 
-from .judge import CELL_BUDGET_S, NOTEBOOK_BUDGET_S, zero_cells
-from .judge_server import run_judge
+from .judge import CELL_BUDGET_S, NOTEBOOK_BUDGET_S, worker_env, zero_cells
+from .judge_server import end_templates, run_judge
 from .notebooks import InvalidSubmission, check_same_assignment, manual_cells, read_submission
 from .outcomes import GRADER_ERROR
 from .pipeline import REPO_ROOT, grading_env, source_notebooks
@@ -97,7 +97,9 @@ def grade_notebook(submitted_path, source_path, assignment: str, *, fast: bool =
         for item in items or ():
             argv += ["--only", item]
         start = time.perf_counter()
-        code = run_judge(argv, grading_env(fast), timeout_s + JUDGE_SLACK_S, log)
+        env = grading_env(fast)
+        workers = {"isolation": mode, "data_root": env["COURSE_DATA_DIR"], "env": worker_env(fast)}
+        code = run_judge(argv, env, timeout_s + JUDGE_SLACK_S, log, workers)
         stderr = log.read_text(errors="replace")[-5000:] if log.exists() else ""
         if code is None:
             stderr = f"the judge did not finish in {timeout_s + JUDGE_SLACK_S:g} s"
@@ -161,13 +163,16 @@ def grade_batch(submissions: dict, assignment: str, workers: int | None = None, 
     for source in source_notebooks(course_root, assignment):   # workers read the data read-only: make it first
         prepare_data(source, fast=kw.get("fast", True))
     done = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(grade_submission, s, f, assignment, course_root, **kw): s
-                   for s, f in sorted(submissions.items())}
-        for future in as_completed(futures):
-            done[futures[future]] = result = future.result()
-            if on_result is not None:
-                on_result(result)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(grade_submission, s, f, assignment, course_root, **kw): s
+                       for s, f in sorted(submissions.items())}
+            for future in as_completed(futures):
+                done[futures[future]] = result = future.result()
+                if on_result is not None:
+                    on_result(result)
+    finally:
+        end_templates()          # the batch's worker template ends with it
     return [done[s] for s in sorted(done)]
 
 

@@ -58,7 +58,11 @@ def profile(course: Path, n: int) -> None:
     alternating on the same honest submission (medians of n each)."""
     import statistics
 
+    from autograder.judge import prepare_data
+
     files = _write(course, "jund", "profile", {})
+    for source in pipeline.source_notebooks(course, "jund"):     # the data, as grade_batch makes it first
+        prepare_data(source)
     runner.grade_submission("profile", files, "jund", course_root=course)     # warm the caches and the server
     rows = {"warm": [], "plain": []}
     for _ in range(n):

@@ -29,7 +29,7 @@ LIMIT_NAMES = {"memory_mb": resource.RLIMIT_AS, "cpu_s": resource.RLIMIT_CPU, "p
                "file_mb": resource.RLIMIT_FSIZE}
 
 
-def apply_limits(limits: dict) -> None:
+def apply_limits(limits: dict, processes_now: int | None = None) -> None:
     """Hard resource limits; a missing or zero value leaves that resource alone."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for key, which in LIMIT_NAMES.items():
@@ -38,7 +38,7 @@ def apply_limits(limits: dict) -> None:
             if key in ("memory_mb", "file_mb"):
                 value *= 1 << 20
             if key == "processes":
-                value += _processes_of_this_user()
+                value += _processes_of_this_user() if processes_now is None else processes_now
             resource.setrlimit(which, (value, value))
 
 
@@ -56,10 +56,18 @@ def _processes_of_this_user() -> int:
 
 def main() -> int:
     reader, writer = _channel()
+    return serve(reader, writer)
+
+
+def serve(reader, writer, processes_now: int | None = None) -> int:
+    """Read the job from `reader`, run its cells, then answer requests until the judge closes the channel.
+
+    `processes_now`: how many processes count against this uid's process limit already (default:
+    those of this uid in /proc)."""
     from .wire import read_frame, write_frame
 
     job, _ = read_frame(reader)
-    apply_limits(job.get("limits", {}))
+    apply_limits(job.get("limits", {}), processes_now)
     sys.path[:0] = [p for p in job.get("sys_path", []) if p not in sys.path]
     os.environ.update({k: str(v) for k, v in job.get("env", {}).items()})
 

@@ -16,7 +16,7 @@ import pytest
 from attack_support import (CLASSMATE_MARK, OUTSIDE, UIDS, WRONG_SCORE, _fingerprint, _grade, _Listener,
                             _notebook, _planted_pyc, _score, _slot_processes, _stat, _structural,
                             _with_classmate_mark, require_sandbox)
-from autograder import runner
+from autograder import runner, template
 from autograder.mutants.attacks import HONEST, SELF_DEFEATING, WRONG
 from leak_scan import leaks_in_text, secret_lines
 
@@ -60,6 +60,16 @@ def test_self_defeating_attack_earns_no_more(batch, name):
     r = batch["results"][f"attack-{name}"]
     assert _score(r) <= WRONG_SCORE, [c["output"] for c in r.cells]
     assert r.status != "grader-error", r.grader_errors[:1]
+
+
+def test_every_worker_of_the_batch_was_forked_from_the_warm_template(batch):
+    """So that every attack above ran against the template's walls (where templates are used)."""
+    if not template.wanted("bubblewrap"):
+        pytest.skip("worker templates are not used here (a GPU machine, or AUTOGRADER_TEMPLATE=0)")
+    starts = {s: [(t.get("worker_starts", 0), t.get("workers_forked", 0)) for t in r.timings]
+              for s, r in batch["results"].items()}
+    assert all(started == forked for runs in starts.values() for started, forked in runs), starts
+    assert sum(started for runs in starts.values() for started, _ in runs) >= len(HONEST)
 
 
 def test_no_process_survives_the_batch(batch):
