@@ -190,9 +190,14 @@ def class_batch(course: Path, n: int, workers: int, sample: int = 10) -> None:
     t = time.perf_counter()
     results = runner.grade_batch(subs, "jund", workers=workers, course_root=course)
     wall = time.perf_counter() - t
+    import statistics
     statuses = Counter(r.status for r in results)
-    print(f"\n[5] a class of {n} jund submissions, {workers} workers: {wall / 60:.1f} min, "
-          f"{wall / n:.2f} s per submission (wall), statuses {dict(statuses)}", flush=True)
+    cores = os.cpu_count() or 1
+    graded = [r.seconds for r in results if r.status == "graded"] or [0.0]
+    print(f"\n[5] a class of {n} jund submissions, {workers} workers on {cores} cores: {wall / 60:.1f} min, "
+          f"{wall / n:.2f} s per submission (wall), {wall * cores / n:.2f} core-seconds per submission; "
+          f"median {statistics.median(graded):.2f} s per graded submission ({workers} side by side); "
+          f"statuses {dict(statuses)}", flush=True)
     picked = [r.student for r in results if r.status == "graded"][:sample]
     for student in picked:     # the same notebooks under other ids, for nbgrader
         src = subs[student]["jund.ipynb"]

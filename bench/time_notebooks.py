@@ -158,7 +158,8 @@ def time_notebook(assignment: str, source: Path, args, data_dir: Path) -> dict:
                                                          + budget + per_step * (total - done), 1)
     except Exception as exc:  # a failing notebook is a result too: report where it failed
         timer.report["complete"] = False
-        timer.report["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
+        last = (str(exc).strip().splitlines() or [""])[-1]          # an interrupt has no message
+        timer.report["error"] = f"{type(exc).__name__}: {last[:300]}"
     finally:
         os.environ.clear()
         os.environ.update(saved)

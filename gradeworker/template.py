@@ -27,7 +27,7 @@ import socket
 import sys
 
 NEWNS, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET = 0x20000, 0x4000000, 0x8000000, 0x10000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 1, 2, 4, 0x4000, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 1, 2, 4, 0x1000, 0x2000, 0x4000, 1 << 18
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_NAME = 38, 24, 15
 SCRATCH, TMP_MB, SCRATCH_MB = "/home/student", 256, 512
 PRELOAD = ("numpy", "torch", "torch._decomp", "torch.nn", "pandas", "scipy.stats", "sklearn.metrics",
@@ -102,9 +102,34 @@ def _wall_off() -> None:
     uid, gid = os.geteuid(), os.getegid()
     _unshare(NEWUSER | NEWNS | NEWPID | NEWNET | NEWIPC | NEWUTS)
     _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-    _mount_tmpfs("/tmp", f"size={TMP_MB}m,mode=1777")
+    _fresh_tmp(_mounts_under("/tmp"))
     _mount_tmpfs(SCRATCH, f"size={SCRATCH_MB}m,mode=700,uid={uid},gid={gid}")
     _mount_tmpfs("/dev/shm", "size=64m,mode=1777")
+
+
+def _mounts_under(top: str) -> list:
+    """Mount points strictly below `top` (the sandbox binds there when the course lives in /tmp), outermost only."""
+    points = []
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            point = line.split()[4].replace("\\040", " ")
+            if point.startswith(top + "/"):
+                points.append(point)
+    return [p for p in sorted(set(points)) if not any(p.startswith(q + "/") for q in points)]
+
+
+def _fresh_tmp(keep: list) -> None:
+    """An empty /tmp of the worker's own, with the sandbox's read-only binds below /tmp (`keep`) still in place.
+
+    The new tmpfs is built at SCRATCH (not yet the worker's scratch), the binds are bound into it while
+    the old /tmp is still visible, and then it is moved onto /tmp.
+    """
+    _mount_tmpfs(SCRATCH, f"size={TMP_MB}m,mode=1777")
+    for point in keep:
+        inside = SCRATCH + point[len("/tmp"):]
+        os.makedirs(inside, exist_ok=True)
+        _check(_libc.mount(point.encode(), inside.encode(), None, MS_BIND | MS_REC, None), f"bind {point}")
+    _check(_libc.mount(SCRATCH.encode(), b"/tmp", None, MS_MOVE, None), "move the new /tmp")
 
 
 def _lock_down() -> None:
@@ -161,7 +186,7 @@ def _keeper(channel: int, lifeline: socket.socket) -> int:
 
 
 def _warm_up() -> None:
-    """Run once what every worker would otherwise start cold: torch's CPU kernels and the meta device."""
+    """Run once what every worker would otherwise start cold: torch's CPU kernels, the meta device, a figure."""
     import torch
     torch.set_num_threads(1)
     x = torch.randn(2, 4, 16, requires_grad=True)
@@ -169,6 +194,12 @@ def _warm_up() -> None:
         out = layer(x)
         (out[0] if isinstance(out, tuple) else out).sum().backward()
     torch.nn.Linear(2, 2, device="meta")(torch.empty(1, 2, device="meta"))   # the first meta forward is slow
+    import matplotlib.pyplot as plt                # the first figure loads fonts and styles
+    fig, ax = plt.subplots()
+    ax.hist([0.0, 1.0], label="x")
+    ax.legend()
+    ax.set_title("x")
+    plt.close(fig)
     threads = len(os.listdir("/proc/self/task"))
     if threads != 1:
         raise RuntimeError(f"the template runs {threads} threads: forking it would not be safe")

@@ -37,14 +37,16 @@ def test_a_judge_past_its_time_is_killed(tmp_path):
                       grading_env(), 0.001, tmp_path / "judge.log")
     assert code is None and time.monotonic() - start < 30
     time.sleep(0.5)
-    assert [pid for pid in os.listdir("/proc") if pid.isdigit() and _running_child_of(int(pid), server.proc.pid)] == []
+    assert [pid for pid in os.listdir("/proc") if pid.isdigit() and _running_judge_of(int(pid), server.proc.pid)] == []
 
 
-def _running_child_of(pid: int, parent: int) -> bool:
+def _running_judge_of(pid: int, parent: int) -> bool:
+    """Whether `pid` is a live judge forked by `parent` (the server's other children are worker templates)."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            state, ppid = fh.read().rsplit(")", 1)[1].split()[:2]
-        return int(ppid) == parent and state != "Z"
+            head, tail = fh.read().rsplit(")", 1)
+        state, ppid = tail.split()[:2]
+        return int(ppid) == parent and state != "Z" and head.endswith("(" + judge_server.JUDGE_NAME)
     except (OSError, ValueError):
         return False
 

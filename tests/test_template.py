@@ -7,7 +7,9 @@ descriptor but its channel, no capability, and no way to uncover the template's 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -170,6 +172,43 @@ def test_two_live_workers_share_no_files_and_closing_one_ends_all_it_started(war
     finally:
         launcher.stop_all()
     assert _descendants(warm.proc.pid) == before
+
+
+def test_what_the_sandbox_binds_below_tmp_stays_there_read_only_under_the_fresh_tmp():
+    """A course cloned under /tmp (as in CI): its data folder is bound below the sandbox's /tmp."""
+    require_sandbox()
+    if not template.wanted("bubblewrap"):
+        pytest.skip("worker templates are not used here")
+    data = Path(tempfile.mkdtemp(prefix="template-data-", dir="/tmp"))
+    data.chmod(0o755)
+    (data / "table.txt").write_text("planted")
+    (data / "table.txt").chmod(0o644)
+    t = template.Template("bubblewrap", data, {})
+    template.ACTIVE = t
+    launcher = Launcher(Isolation("bubblewrap"), data)
+    code = f"""
+import os
+seen = open({str(data / 'table.txt')!r}).read()
+try:
+    open({str(data / 'table.txt')!r}, "w").write("changed")
+    wrote = True
+except OSError:
+    wrote = False
+def observed():
+    return [seen, wrote]
+"""
+    try:
+        conn = launcher.start(WorkerJob(cells=[["read", code]]))
+        assert conn.forked and conn.cell_log == [("read", "")]
+        student = Student(lambda: conn)
+        with student.budget(30):
+            assert student.function("observed")() == ["planted", False]
+        assert (data / "table.txt").read_text() == "planted"
+    finally:
+        template.ACTIVE = None
+        launcher.stop_all()
+        t.stop()
+        shutil.rmtree(data)
 
 
 def test_without_a_live_template_workers_start_plain():
