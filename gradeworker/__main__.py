@@ -38,11 +38,11 @@ def apply_limits(limits: dict, processes_now: int | None = None) -> None:
             if key in ("memory_mb", "file_mb"):
                 value *= 1 << 20
             if key == "processes":
-                value += _processes_of_this_user() if processes_now is None else processes_now
+                value += processes_of_this_user() if processes_now is None else processes_now
             resource.setrlimit(which, (value, value))
 
 
-def _processes_of_this_user() -> int:
+def processes_of_this_user() -> int:
     """Processes this uid already runs (RLIMIT_NPROC counts them all)."""
     uid, n = os.getuid(), 0
     for entry in os.listdir("/proc"):

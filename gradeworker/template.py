@@ -86,17 +86,6 @@ def _close_all_but(keep: set) -> None:
                 pass
 
 
-def _processes_of_this_user() -> int:
-    uid, n = os.getuid(), 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                n += os.stat(f"/proc/{entry}").st_uid == uid
-            except OSError:
-                pass
-    return n
-
-
 def _wall_off() -> None:
     """In the keeper: the namespaces and private mounts the worker will live in."""
     uid, gid = os.geteuid(), os.getegid()
@@ -158,7 +147,8 @@ def _keeper(channel: int, lifeline: socket.socket) -> int:
     lifeline.sendall(b"hello")
     if lifeline.recv(16) != b"go":
         return 1
-    processes_now = _processes_of_this_user()
+    from .__main__ import processes_of_this_user
+    processes_now = processes_of_this_user()         # counted while /proc still shows them
     try:
         _wall_off()
     except OSError:
