@@ -14,8 +14,9 @@ from grading_support import (assert_expected_grades, assert_feedback_clean, asse
 
 # Points each mutant must lose, per graded cell (every other cell keeps full marks).
 EXPECTED_LOSS = {
-    # bad letters become 0 silently; an unknown seqtype raises KeyError, not ValueError
-    "encode_accepts_any_letter": {"test_encode_seq": 1.5},
+    # bad letters become 0 silently; an unknown seqtype raises KeyError, not ValueError; predict encodes
+    # with it, so predict accepts bad letters too
+    "encode_accepts_any_letter": {"test_encode_seq": 1.5, "test_predict": 0.5},
     "decode_swaps_states": {"test_decode_seq": 1},
     # normalises over positions: rows do not sum to 1, and every output now sees later positions
     "log_softmax_over_positions": {"test_GRUTagger": 2},

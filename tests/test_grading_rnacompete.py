@@ -10,10 +10,11 @@ from grading_support import (assert_expected_grades,
                               assert_mutant_loss_in_checks, assert_mutant_suite_stable, assert_reference_passes_checks)
 
 EXPECTED_LOSS = {
-    # wrong on random masks, on ties, on garbage in masked entries, and returns a value for one entry
-    "spearman_without_mask": {"test_masked_spearman": 5},
-    # right masking, wrong statistic: fails the SciPy comparisons (continuous and tied)
-    "pearson_not_spearman": {"test_masked_spearman": 3.5},
+    # wrong on random masks, on ties, on garbage in masked entries, and returns a value for one entry;
+    # the notebook's train selects and reports with it, so what train returns is not the saved weights' Spearman
+    "spearman_without_mask": {"test_masked_spearman": 5, "test_train": 2},
+    # right masking, wrong statistic: fails the SciPy comparisons (continuous and tied), and train's as above
+    "pearson_not_spearman": {"test_masked_spearman": 3.5, "test_train": 2},
     "ordinal_ranks_for_ties": {"test_masked_spearman": 1.5},
     # everything but the output type
     "mse_over_masked_entries": {"test_masked_mse_loss": 4.5},

@@ -363,7 +363,8 @@ class TestTrain:
         if not math.isclose(rho, best, abs_tol=2e-3):
             raise CheckFailed(f"the saved weights give validation Spearman {rho:.4f} but train returned "
                               f"{best:.4f}: save a copy of the best epoch's state dict "
-                              "(copy.deepcopy(model.state_dict())) and return that epoch's Spearman")
+                              "(copy.deepcopy(model.state_dict())) and return that epoch's masked Spearman "
+                              "(train reports your masked_spearman: if its check fails, fix that first)")
 
 
 def _best(data: dict) -> float:

@@ -86,14 +86,13 @@ NO_SAME_PADDING = '''
 class CTCFNet(nn.Module):
     def __init__(self, seq_len=200):
         super().__init__()
-        self.conv = nn.Conv1d(4, 24, kernel_size=19)     # no padding: the output is 18 positions shorter
-        self.pool = nn.MaxPool1d(25)
-        self.dense = nn.Linear(24 * ((seq_len - 18) // 25), 64)
+        self.conv = nn.Sequential(                       # no padding: the output is 18 positions shorter
+            nn.Conv1d(4, 24, kernel_size=19), nn.ReLU(), nn.MaxPool1d(25))
+        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(24 * ((seq_len - 18) // 25), 64), nn.ReLU())
         self.out = nn.Linear(64, 1)
 
     def forward(self, X):
-        h = self.pool(torch.relu(self.conv(X.transpose(1, 2))))
-        return self.out(torch.relu(self.dense(h.flatten(1))))
+        return self.out(self.dense(self.conv(X.transpose(1, 2))))
 '''
 
 REGULARIZED_WITHOUT_DROPOUT = '''
