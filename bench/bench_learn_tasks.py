@@ -7,11 +7,13 @@ steps. Prints, per seed, the first step at which the validation metric reaches t
 never does within the task's steps) and the best value seen. A task is sized well when the
 reference and the variants reach the bar with a margin of steps and every mutant stays clearly below.
 
-Usage: python bench/bench_learn_tasks.py [--assignment jund] [--seeds 3]
+Usage: python bench/bench_learn_tasks.py [--assignment jund] [--seeds 3] [--model LSTMClassifier]
+       [--batch-size B] [--lr LR] [--steps N]   (try another size of the task; the checks keep theirs)
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import inspect
 import time
@@ -67,8 +69,10 @@ def contenders(assignment: str, title: str) -> dict:
 
 
 def steps_to_bar(factory, spec: ModelSpec, seed: int, device: str, every: int = 10) -> tuple:
-    """(first step reaching the bar or None, best metric, ms per training step), training as the check does."""
+    """(first step reaching the bar or None, best metric, ms per training step, seconds in all),
+    training as the check does."""
     task = spec.learn
+    started = time.perf_counter()
     train, valid = task.make_data(torch.Generator().manual_seed(7))
     torch.manual_seed(seed)
     model = factory(*spec.build_args, **spec.build_kwargs).to(device)
@@ -94,19 +98,28 @@ def steps_to_bar(factory, spec: ModelSpec, seed: int, device: str, every: int = 
             value = float(task.metric(out.float().cpu(), *[valid[i] for i in spec.targets]))
             best = max(best, value)
             if value >= task.bar:
-                return k, best, 1000 * spent / k
-    return None, best, 1000 * spent / task.steps
+                return k, best, 1000 * spent / k, time.perf_counter() - started
+    return None, best, 1000 * spent / task.steps, time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assignment", action="append", help="default: every assignment")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--model", action="append", help="only these graded models (default: all)")
+    for name, kind in (("batch-size", int), ("lr", float), ("steps", int)):
+        parser.add_argument(f"--{name}", type=kind, help="override the task's own value")
     args = parser.parse_args()
+    overrides = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr), ("steps", args.steps))
+                 if v is not None}
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.set_num_threads(1)            # as the grading worker trains
     print(f"device: {device}, torch threads: {torch.get_num_threads()}; data: each task's own synthetic data")
     for assignment in args.assignment or pipeline.assignments():
         for spec in learn_specs(assignment):
+            if args.model and spec.title not in args.model:
+                continue
+            spec = dataclasses.replace(spec, learn=dataclasses.replace(spec.learn, **overrides))
             task = spec.learn
             print(f"\n{assignment}.{spec.title}: bar {task.metric_name} >= {task.bar}, at most {task.steps} steps "
                   f"of batch {task.batch_size}, Adam lr {task.lr:g}, checked every {task.check_every}")
@@ -114,7 +127,8 @@ def main() -> None:
                 runs = [steps_to_bar(factory, spec, s, device) for s in range(args.seeds)]
                 steps = " ".join(f"{r[0] or '-':>4}" for r in runs)
                 print(f"  {label:<40} steps to bar: {steps}   best {max(r[1] for r in runs):.3f}   "
-                      f"{sum(r[2] for r in runs) / len(runs):.1f} ms/step")
+                      f"{sum(r[2] for r in runs) / len(runs):.1f} ms/step   "
+                      f"{sum(r[3] for r in runs) / len(runs):.2f} s per run")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from . import objects
+from .meta_rnn import any_on_meta, fast_meta_rnns
 from .wire import Decoder, Encoder, WireError, type_name
 
 MESSAGE_CHARS = 300
@@ -215,7 +216,8 @@ class Session:
             fn.train(mode == "train")
         for i in grad_wrt:
             args[i] = args[i].detach().clone().requires_grad_(True)
-        with torch.no_grad() if no_grad else contextlib.nullcontext():
+        meta = fast_meta_rnns() if any_on_meta([fn, *args, *kwargs.values()]) else contextlib.nullcontext()
+        with torch.no_grad() if no_grad else contextlib.nullcontext(), meta:
             result = fn(*args, **kwargs)
         if not grad_wrt:
             return result
