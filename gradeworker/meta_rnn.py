@@ -2,7 +2,7 @@
 
 The device check runs a student's model on 'meta' (shapes only, no data) to catch hard-coded
 devices on machines without a GPU. PyTorch has no meta kernel for its fused RNN ops, so an
-LSTM, GRU or RNN there is traced step by step through Python reference ops: about 0.7 s for one
+LSTM, GRU or RNN there is traced step by step through Python reference ops: 0.7-1.2 s for one
 LSTM over 101 positions. `fast_meta_rnns()` answers those ops from their shape rule instead,
 and only when every tensor is on 'meta' and every shape and dtype fits, that is, only when the
 real op would succeed with outputs of exactly those shapes. Anything else (another device, a
@@ -54,9 +54,7 @@ def meta_rnn_outputs(name: str, args: tuple):
     per_direction = (4 if biases else 2) + projected
     if (len(params) != layers * directions * per_direction
             or params[0].shape != (GATES[name] * hidden, x.shape[2])
-            or any(h.shape[:2] != (layers * directions, batch) for h in hx)):
-        return None
-    if length == 0:
+            or any(h.shape[:2] != (layers * directions, batch) for h in hx) or length == 0):
         return None
     shape = (batch, length, directions * out_size) if batch_first else (length, batch, directions * out_size)
     track = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
