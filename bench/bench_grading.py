@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "tests"))  # the expected losses are written down 
 
 from autograder import pipeline, runner  # noqa: E402
 from autograder.grade_cells import item_points  # noqa: E402
-from autograder.mutants.attacks import HONEST, WRONG  # noqa: E402
+from autograder.mutants.attacks import HONEST, SELF_DEFEATING, WRONG  # noqa: E402
 
 
 def _course(assignments) -> Path:
@@ -143,15 +143,24 @@ def exactness(course: Path, workers: int) -> None:
     want_wacc = jund_points["weighted_accuracy"] - jund_expected["unweighted_accuracy"]["test_weighted_accuracy"]
     subs = {f"attack-{k}": _write(course, "jund", f"attack-{k}", {"weighted_accuracy": WRONG + v.replace("ATTACK_PORT", "9")})
             for k, v in HONEST.items()}
+    honest_total = jund_total - jund_points["weighted_accuracy"] + want_wacc
     for r in runner.grade_batch(subs, "jund", workers=workers, course_root=course):
         got = {c["name"]: c["score"] for c in r.cells}
-        rows.append(("jund", r.student, got["weighted_accuracy"] == want_wacc and r.total == jund_total - jund_points["weighted_accuracy"] + want_wacc))
+        rows.append(("jund", r.student, got["weighted_accuracy"] == want_wacc and r.total == honest_total))
+    # attacks that wreck their own worker may lose their other answers too, but never gain
+    wrecked = {f"self-{k}": _write(course, "jund", f"self-{k}", {"weighted_accuracy": WRONG + v})
+               for k, v in SELF_DEFEATING.items()}
+    no_gain = [(r.student, r.total <= honest_total and r.status != "grader-error")
+               for r in runner.grade_batch(wrecked, "jund", workers=workers, course_root=course)]
     print("\n[3] exact expected scores (trusted runner)")
     for a in sorted({r[0] for r in rows}):
         mine = [r for r in rows if r[0] == a]
         bad = [r[1] for r in mine if not r[2]]
         print(f"{a:<16} {sum(r[2] for r in mine):>3} of {len(mine):<3} exact" + (f"   NOT exact: {bad}" if bad else ""))
     print(f"{'all':<16} {sum(r[2] for r in rows):>3} of {len(rows):<3} exact")
+    bad = [s for s, ok in no_gain if not ok]
+    print(f"{'self-defeating':<16} {len(no_gain) - len(bad):>3} of {len(no_gain):<3} earn no more than their "
+          f"honest answers" + (f"   MORE: {bad}" if bad else ""))
 
 
 def _score_differences(ours: dict, theirs: dict) -> dict:

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from autograder import pipeline
+from autograder.answers import items_affected, notebook_namespace
 from autograder.modeltests import ModelSpec
 
 
@@ -53,18 +54,20 @@ def learn_specs(assignment: str) -> list:
 
 
 def contenders(assignment: str, title: str) -> dict:
-    """{label: zero-argument factory}: the reference, the variants, every mutant that redefines `title`."""
+    """{label: zero-argument factory}: the reference, the variants, every mutant that changes `title`.
+
+    A mutant's `title` is the class its notebook would define: every answer cell run in notebook
+    order with the mutant's cells in place (`autograder.answers`), so a mutant that changes a helper
+    the class uses counts too.
+    """
     ref = importlib.import_module(f"course_lib.reference.{assignment}")
     base = {"np": importlib.import_module("numpy"), "torch": torch, "nn": nn, "F": torch.nn.functional,
             **{k: v for k, v in vars(ref).items() if not k.startswith("__")}}
     out = {"reference": getattr(ref, title)}
     out.update(VARIANTS.get((assignment, title), {}))
     for name, cells in sorted(pipeline.load_mutants(assignment).items()):
-        ns = dict(base)
-        for code in cells.values():
-            exec(code, ns)
-        if ns.get(title) is not base.get(title):
-            out[f"mutant {name}"] = ns[title]
+        if title in items_affected(assignment, cells):
+            out[f"mutant {name}"] = notebook_namespace(assignment, base, cells)[title]
     return out
 
 

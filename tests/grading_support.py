@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from autograder import pipeline
+from autograder.answers import items_affected, notebook_namespace
 
 
 NBGRADER_MUTANTS = 2   # mutants per assignment through nbgrader; COURSE_TEST_ALL_MUTANTS=1: all of them
@@ -124,54 +125,6 @@ def assert_mutant_loss_in_checks(assignment: str, mutant: str, expected_loss: di
     for item, report in local_reports(assignment, ns, items=items_affected(assignment, mutants[mutant])).items():
         lost = round(report.max_score - report.score, 4)
         assert lost == expected_loss[mutant].get(f"test_{item}", 0), report.text()
-
-
-# ------------------------------------------------------------------ the answers as a notebook defines them
-@functools.lru_cache(maxsize=None)
-def _answer_cells(assignment: str, replaced: tuple) -> tuple:
-    """((grade_id, code), …) of every code answer cell, in notebook order, as a submission holds them.
-
-    Cells in `replaced` ((grade_id, code) pairs) hold that code; the others the reference, inlined
-    as `pipeline.fill_solutions` writes it (names an earlier answer defined are not defined again, so
-    a later answer uses the submission's own earlier one, exactly as in the notebook).
-    """
-    import nbformat
-
-    cells = []
-    for path in pipeline.source_notebooks(pipeline.REPO_ROOT, assignment):
-        source = nbformat.read(path, as_version=4)
-        filled = pipeline.fill_solutions(source, source, dict(replaced))
-        cells += [(c.metadata["nbgrader"]["grade_id"], c.source) for c in filled.cells
-                  if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
-    return tuple(cells)
-
-
-def notebook_namespace(assignment: str, namespace: dict | None, replacements: dict | None = None) -> dict:
-    """The set-up names in `namespace`, then every answer cell run in notebook order (`replacements`:
-    {grade_id: code} for a mutant's cells; the rest are the reference's)."""
-    ns = dict(namespace or {})
-    for grade_id, code in _answer_cells(assignment, tuple(sorted((replacements or {}).items()))):
-        exec(compile(code, f"<answer {grade_id}>", "exec"), ns)
-    return ns
-
-
-def items_affected(assignment: str, replacements: dict) -> list:
-    """The replaced items and every answer that uses a name they define, directly or through another one."""
-    import ast
-
-    from autograder.solutions import top_level_names
-
-    cells = _answer_cells(assignment, tuple(sorted(replacements.items())))
-    changed = {grade_id for grade_id, _ in cells if grade_id in replacements}
-    names = set().union(*(top_level_names(code) for grade_id, code in cells if grade_id in changed))
-    for grade_id, code in cells:        # notebook order: an answer can only use those above it
-        if grade_id in changed:
-            continue
-        used = {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
-        if used & (names - top_level_names(code)):
-            changed.add(grade_id)
-            names |= top_level_names(code)
-    return [grade_id for grade_id, _ in cells if grade_id in changed]
 
 
 # ------------------------------------------------------------------ the hidden checks, in this process

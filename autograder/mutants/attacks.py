@@ -41,13 +41,6 @@ def _secrets():
 '''
 
 HONEST = {
-    # replace builtins the old sandbox used to cap and sum scores
-    "patches_builtins": '''
-import builtins
-builtins.min = lambda *a, **k: 40.0
-builtins.max = lambda *a, **k: 40.0
-builtins.round = lambda *a, **k: 40.0
-''',
     # rewrite result files after the checks ran
     "atexit_rewrites_results": '''
 import atexit, glob, json, os, signal
@@ -300,6 +293,14 @@ sys.exit(0)
 }
 
 SELF_DEFEATING = {
+    # replace builtins the old sandbox used to cap and sum scores: the worker's own code (and torch's)
+    # calls min/max/round in the same process, so the worker stops and the other answers are lost too
+    "patches_builtins": '''
+import builtins
+builtins.min = lambda *a, **k: 40.0
+builtins.max = lambda *a, **k: 40.0
+builtins.round = lambda *a, **k: 40.0
+''',
     # replace json: the worker's own replies become garbage
     "patches_json": '''
 import json
