@@ -11,6 +11,8 @@ hundred bound) sequences to learn from:
   strands, so the prediction no longer depends on which strand the file happens to list.
 * `stratified_split`, `gc_content`, `gc_shifted_split`: fixed, seeded splits that keep rare
   positives in every part, or that draw the test set from the GC-richest sequences (a data shift).
+* `seed_filters_with_motif`: start a few filters of the first convolution as a known motif (its
+  log-odds matrix), so training begins from a detector of the site instead of from noise.
 * `best_of_seeds`: train several seeds, keep the one that does best on validation;
   `MeanOfModels`: or keep them all and average their outputs (a small ensemble).
 """
@@ -97,6 +99,39 @@ class MeanOfModels(nn.Module):
 
     def forward(self, *inputs):
         return torch.stack([m(*inputs) for m in self.models]).mean(0)
+
+
+def seed_filters_with_motif(model: nn.Module, pwm, n_filters: int = 4, threshold: float = 0.6) -> nn.Module:
+    """Set the first `n_filters` filters of `model`'s first `nn.Conv1d` to the motif; returns `model`.
+
+    `pwm` is a (length, 4) matrix of base probabilities (e.g. `load_motif("MA0491.1").pwm()`). Each
+    filter gets its log-odds against a uniform background, centred per position and placed in the
+    middle of the kernel; the bias is `-threshold` times the best possible score, so after the ReLU
+    the filter fires only on windows that hold a good match. The other filters keep their random
+    start, and training may change all of them.
+    """
+    conv = next((m for m in model.modules() if isinstance(m, nn.Conv1d)), None)
+    if conv is None or conv.in_channels != 4:
+        raise ValueError("seed_filters_with_motif needs a model whose first nn.Conv1d reads the 4 bases "
+                         f"(in_channels=4); found {conv!r}")
+    pwm = np.asarray(pwm, dtype=np.float64)
+    if pwm.ndim != 2 or pwm.shape[1] != 4 or (pwm <= 0).any():
+        raise ValueError(f"pwm must be a (length, 4) matrix of positive probabilities, got shape {pwm.shape}")
+    width = conv.kernel_size[0]
+    if pwm.shape[0] > width:
+        raise ValueError(f"the motif is {pwm.shape[0]} bases long but the filters are only {width} wide: "
+                         "use kernel_size >= the motif's length")
+    log_odds = np.log(pwm / 0.25)
+    log_odds -= log_odds.mean(1, keepdims=True)
+    weights = torch.as_tensor(log_odds.T.copy(), dtype=conv.weight.dtype)   # (4, length)
+    start = (width - pwm.shape[0]) // 2
+    with torch.no_grad():
+        for i in range(min(n_filters, conv.out_channels)):
+            conv.weight[i].zero_()
+            conv.weight[i, :, start:start + pwm.shape[0]] = weights.to(conv.weight.device)
+            if conv.bias is not None:
+                conv.bias[i] = -threshold * float(log_odds.max(1).sum())
+    return model
 
 
 def stratified_split(labels, fractions: Sequence[float] = (0.6, 0.2, 0.2), seed: int = 0,

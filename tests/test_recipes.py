@@ -6,6 +6,7 @@ from torch import nn
 
 from course_lib.encoding import DNA, one_hot, one_hot_to_string
 from course_lib.recipes import (MeanOfModels, RCAugment, StrandAveraged, best_of_seeds, gc_content, gc_shifted_split,
+                                seed_filters_with_motif,
                                 reverse_complement, stratified_split)
 
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
@@ -136,3 +137,28 @@ def test_mean_of_models_averages_outputs():
     assert len(list(mean.parameters())) == 3 * len(list(nets[0].parameters()))
     with pytest.raises(ValueError):
         MeanOfModels([])
+
+
+def test_seeded_filters_fire_on_the_motif_and_not_on_background():
+    from course_lib.motifs import load_motif
+    from course_lib.reference.jund import CNN
+    motif = load_motif("MA0491.1")
+    model = seed_filters_with_motif(StrandAveraged(CNN(kernel_size=13, pool_size=89)), motif.pwm(), n_filters=2)
+    conv = model.model.conv[0]
+    site = torch.as_tensor(one_hot(motif.consensus()), dtype=torch.float32)          # (11, 4)
+    background = torch.as_tensor(one_hot("ACGT" * 4), dtype=torch.float32)[:13]
+    with_site = torch.cat([background[:1], site, background[:1]])                    # (13, 4): one full window
+    scores = conv(torch.stack([with_site, background]).transpose(1, 2))[:, :2, 0]     # 2 seeded filters
+    assert (scores[0] > 0).all() and (scores[1] <= 0).all()
+    assert torch.equal(conv.weight[0], conv.weight[1])
+    assert not torch.equal(conv.weight[2], conv.weight[0])                            # the rest keep their start
+    assert conv.weight[0, :, 0].abs().sum() == 0                                      # centred: one empty column each side
+
+
+def test_seed_filters_rejects_filters_narrower_than_the_motif():
+    from course_lib.motifs import load_motif
+    from course_lib.reference.jund import CNN
+    with pytest.raises(ValueError, match="11 bases long but the filters are only 7 wide"):
+        seed_filters_with_motif(CNN(kernel_size=7, pool_size=95), load_motif("MA0491.1").pwm())
+    with pytest.raises(ValueError, match="in_channels=4"):
+        seed_filters_with_motif(nn.Linear(3, 1), load_motif("MA0491.1").pwm())
