@@ -14,7 +14,8 @@ One table per real data set in ../shared/data (or --data-dir), each on a fixed, 
         chosen on the training images; mean per-image test Dice and IoU with bootstrap 95 % intervals.
 
 Rows of the sequence tables: the reference model trained as its notebook trains it; the same model with the recipes of
-course_lib.recipes (reverse-complement augmentation, strand averaging, global max pooling, several
+course_lib.recipes (reverse-complement augmentation, strand averaging, global max pooling, for JUND filters
+seeded with the JASPAR motif and weight decay, several
 seeds averaged); a 1–k-mer logistic regression (C chosen on validation); a scan with the JASPAR motif
 (JUND MA0491.1, CTCF MA0139.1; best log-odds site on either strand, no training). Test AUROC with a
 bootstrap 95 % interval (the JUND test part has only 29 bound windows: read its intervals).
