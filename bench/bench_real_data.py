@@ -14,10 +14,10 @@ One table per real data set in ../shared/data (or --data-dir), each on a fixed, 
         chosen on the training images; mean per-image test Dice and IoU with bootstrap 95 % intervals.
 
 Rows of the sequence tables: the reference model trained as its notebook trains it; the same model with the recipes of
-course_lib.recipes (reverse-complement augmentation, strand averaging, global max pooling, for JUND filters
-seeded with the JASPAR motif and weight decay, several
-seeds averaged); a 1–k-mer logistic regression (C chosen on validation); a scan with the JASPAR motif
-(JUND MA0491.1, CTCF MA0139.1; best log-odds site on either strand, no training). Test AUROC with a
+course_lib.recipes (reverse-complement augmentation, strand averaging, global max pooling, several seeds
+averaged; for JUND also filters seeded with the JASPAR motif and weight decay); a 1–k-mer logistic
+regression (C chosen on validation); a scan with the JASPAR motif (JUND MA0491.1, CTCF MA0139.1; best
+log-odds site on either strand, no training). Test AUROC with a
 bootstrap 95 % interval (the JUND test part has only 29 bound windows: read its intervals).
 
     python bench/bench_real_data.py                    # every data set (about 40-50 min on one CPU thread)
@@ -208,8 +208,8 @@ def jund_table(data: Path, args) -> None:
                     **{"test W-acc": weighted_accuracy_at(s["test"], y["test"], w["test"], thr)}))
     print_table("JUND (real valid_dataset only, no accessibility)", f"{path}, {len(full):,} windows of 101 bp",
                 sizes, rows, ("test W-acc",), started)
-    print(f"training: weighted BCE, Adam 1e-3 (unless the row names another), batch 256, {epochs} epochs, epoch and hidden size chosen on "
-          "validation weighted accuracy (the notebook's sweep)")
+    print(f"training: weighted BCE, Adam 1e-3 (unless the row names another), batch 256, {epochs} epochs, "
+          "epoch and hidden size chosen on validation weighted accuracy (the notebook's sweep)")
     print("figures from elsewhere (not measured here): DeepChem-book CNN validation AUROC 0.732 without "
           "accessibility (trained on the full 276,216-window train split); the issue's goal: AUROC >= 0.75, "
           "W-acc >= 0.68")
