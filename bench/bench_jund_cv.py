@@ -32,25 +32,16 @@ sys.path.insert(0, str(REPO))
 
 from course_lib.baselines import as_indices, kmer_counts  # noqa: E402
 from course_lib.data import jund  # noqa: E402
-from course_lib.motifs import load_motif  # noqa: E402
-from course_lib.recipes import StrandAveraged, seed_filters_with_motif, stratified_split  # noqa: E402
+from course_lib.recipes import stratified_split  # noqa: E402
 from course_lib.reference import jund as jund_ref  # noqa: E402
 from course_lib.training import fit, make_loader, pick_device, predict  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
-WIDTH = len(load_motif("MA0491.1"))
-LR = 3e-3
-
-
-def recipe(seed_motif: bool):
-    """The jund notebook's CNN for little data, with or without 4 filters starting as MA0491.1."""
-    model = StrandAveraged(jund_ref.CNN(kernel_size=WIDTH, pool_size=jund.SEQ_LEN - WIDTH + 1, hidden_size=32))
-    return seed_filters_with_motif(model, load_motif("MA0491.1").pwm()) if seed_motif else model
-
-
-RECIPES = {   # name: (model factory, AdamW weight decay)
-    "global max-pool, width 11, hidden 32, both strands": (lambda: recipe(False), 0.0),
-    "  + 4 filters seeded with MA0491.1, weight decay 1e-2": (lambda: recipe(True), 1e-2),
+LR = jund_ref.SMALL_DATA_LR
+RECIPES = {   # name: (model factory, AdamW weight decay): the jund notebook's CNN for little data
+    "global max-pool, width 11, hidden 32, both strands": (lambda: jund_ref.small_data_cnn(seed_motif=False), 0.0),
+    f"  + 4 filters seeded with MA0491.1, weight decay {jund_ref.SMALL_DATA_WEIGHT_DECAY:g}":
+        (jund_ref.small_data_cnn, jund_ref.SMALL_DATA_WEIGHT_DECAY),
 }
 
 

@@ -45,16 +45,13 @@ from course_lib.data.subsets import stratified_indices
 from course_lib.models.recurrent import init_lstm_
 from course_lib.models import UNet
 from course_lib.motifs import load_motif
-from course_lib.recipes import (MeanOfModels, RCAugment, StrandAveraged, gc_content, gc_shifted_split,
-                                seed_filters_with_motif, stratified_split)
+from course_lib.recipes import MeanOfModels, RCAugment, StrandAveraged, gc_content, gc_shifted_split, stratified_split
 from course_lib.reference import ctcf_saliency as ctcf_ref
 from course_lib.reference import dna_unet as dna_ref
 from course_lib.reference import jund as jund_ref
 from course_lib.training import fit, make_loader, pick_device, predict, seed_everything
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-RECIPE_HIDDEN = 32   # the JUND recipe's head: a small one for 88 bound training windows
-RECIPE_LR, RECIPE_WEIGHT_DECAY = 3e-3, 1e-2   # the motif-seeded recipe's AdamW, as the jund notebook trains it
 QUICK_ROWS = {"train": 1500, "valid": 600, "test": 600}
 
 
@@ -166,30 +163,29 @@ def jund_table(data: Path, args) -> None:
     plain = sweep(lambda h: jund_ref.CNN(hidden_size=h), hidden_sizes)
     rows.append(nn_row(f"CNN as in the notebook (pool 10, hidden {'/'.join(map(str, hidden_sizes))})", plain,
                        time.perf_counter() - t))
-    width = len(load_motif("MA0491.1"))   # 11: the filter is as wide as the JUND motif
+    width = len(load_motif(jund_ref.JUND_MOTIF_ID))   # 11: the filter is as wide as the JUND motif
 
     def recipe(h):
-        return StrandAveraged(jund_ref.CNN(kernel_size=width, pool_size=jund.SEQ_LEN - width + 1, hidden_size=h))
+        return jund_ref.small_data_cnn(h, seed_motif=False, seq_len=jund.SEQ_LEN)
 
     t = time.perf_counter()
     seeds = range(1 if args.quick else args.seeds)
-    models = [sweep(recipe, [RECIPE_HIDDEN], seed) for seed in seeds]
+    models = [sweep(recipe, [jund_ref.SMALL_DATA_HIDDEN], seed) for seed in seeds]
     seconds = time.perf_counter() - t
-    rows.append(nn_row(f"CNN recipe: global max-pool, width {width}, hidden {RECIPE_HIDDEN}, both strands (seed 0)", models[0],
+    rows.append(nn_row(f"CNN recipe: global max-pool, width {width}, hidden {jund_ref.SMALL_DATA_HIDDEN}, both strands (seed 0)", models[0],
                        seconds / len(models)))
     if len(models) > 1:
         rows.append(nn_row(f"  ... mean of {len(models)} seeds", MeanOfModels(models).eval(), seconds))
 
-    pwm = load_motif("MA0491.1").pwm()
-
     def seeded(h):
-        return seed_filters_with_motif(recipe(h), pwm)
+        return jund_ref.small_data_cnn(h, seq_len=jund.SEQ_LEN)
 
     t = time.perf_counter()
-    models = [sweep(seeded, [RECIPE_HIDDEN], seed, RECIPE_LR, RECIPE_WEIGHT_DECAY) for seed in seeds]
+    lr, wd = jund_ref.SMALL_DATA_LR, jund_ref.SMALL_DATA_WEIGHT_DECAY
+    models = [sweep(seeded, [jund_ref.SMALL_DATA_HIDDEN], seed, lr, wd) for seed in seeds]
     seconds = time.perf_counter() - t
-    rows.append(nn_row(f"  + 4 filters seeded with MA0491.1, AdamW lr {RECIPE_LR:g}, weight decay "
-                       f"{RECIPE_WEIGHT_DECAY:g} (seed 0)", models[0], seconds / len(models)))
+    rows.append(nn_row(f"  + 4 filters seeded with MA0491.1, AdamW lr {lr:g}, weight decay {wd:g} (seed 0)",
+                       models[0], seconds / len(models)))
     if len(models) > 1:
         rows.append(nn_row(f"  ... mean of {len(models)} seeds", MeanOfModels(models).eval(), seconds))
 
@@ -201,6 +197,7 @@ def jund_table(data: Path, args) -> None:
     rows.append(row(f"1-{k_max}-mer logistic regression, both strands (C={c:g}, balanced)", y["test"], s["test"],
                     y["valid"], s["valid"], time.perf_counter() - t,
                     **{"test W-acc": weighted_accuracy_at(s["test"], y["test"], w["test"], 0.0)}))
+    pwm = load_motif(jund_ref.JUND_MOTIF_ID).pwm()
     s = {k: pwm_scan(v, pwm) for k, v in idx.items()}
     thr = best_threshold(s["valid"], y["valid"], w["valid"])
     rows.append(row("PWM scan, JASPAR MA0491.1 (threshold chosen on validation)", y["test"], s["test"],

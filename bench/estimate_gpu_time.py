@@ -61,15 +61,14 @@ class Run:
 def jund_runs():
     from course_lib.data import jund
     from course_lib.datasets import load_jund
-    from course_lib.recipes import StrandAveraged
-    from course_lib.reference.jund import CNN, MLP, LSTMClassifier
+    from course_lib.reference.jund import CNN, MLP, LSTMClassifier, small_data_cnn
     train = jund.JUNDDataset(load_jund()["train"])
     loader = jund.SubsampledNegatives(train, 256, keep=0.05)     # as the notebook trains: 5 % of the unbound
     mlp_loader = jund.SubsampledNegatives(train, 256, keep=0.25)   # the notebook's MLP_KEEP_UNBOUND
     runs = [Run(f"{cls.__name__}({h}, lr {lr:g})", cls(hidden_size=h), cls_loader, 10, (0, 3))
             for cls, cls_loader in ((MLP, mlp_loader), (CNN, loader)) for h in (64, 128)
             for lr in (1e-3, 3e-3)]     # the notebook's two learning rates
-    both = StrandAveraged(CNN(kernel_size=11, pool_size=91, hidden_size=32))   # the notebook's small_data_cnn
+    both = small_data_cnn()   # the notebook's CNN for little data
     runs.append(Run("StrandAveraged(CNN(11, pool 91, 32))", both, loader, 10, (0, 3)))
     return runs + [Run(f"LSTMClassifier({h})", LSTMClassifier(hidden_size=h), loader, 10, (0, 3)) for h in (64, 128)]
 

@@ -87,6 +87,21 @@ class LSTMClassifier(nn.Module):
         return self.head(torch.cat([h_n[-1], a.reshape(-1, 1)], dim=1))
 
 
+SMALL_DATA_HIDDEN = 32                          # a small head for a few hundred bound windows
+SMALL_DATA_LR, SMALL_DATA_WEIGHT_DECAY = 3e-3, 1e-2   # its AdamW, as the notebook trains it
+JUND_MOTIF_ID = "MA0491.1"                      # JASPAR's JUND matrix, 11 bases wide
+
+
+def small_data_cnn(hidden_size: int = SMALL_DATA_HIDDEN, seed_motif: bool = True, seq_len: int = 101) -> nn.Module:
+    """The notebook's CNN for little data: filters as wide as the JUND motif, one max over all positions,
+    scored on both strands, and (`seed_motif`) 4 filters that start as the motif."""
+    from course_lib.motifs import load_motif
+    from course_lib.recipes import StrandAveraged, seed_filters_with_motif
+    motif = load_motif(JUND_MOTIF_ID)
+    model = StrandAveraged(CNN(kernel_size=len(motif), pool_size=seq_len - len(motif) + 1, hidden_size=hidden_size))
+    return seed_filters_with_motif(model, motif.pwm()) if seed_motif else model
+
+
 def choose_config(rows):
     """The sweep row (configuration and epoch) with the highest validation weighted accuracy.
 
