@@ -30,20 +30,35 @@ def kmer_counts(idx: np.ndarray, k_max: int = 6, both_strands: bool = False) -> 
     k-mers that overlap an N are skipped. With `both_strands` the counts of the reverse
     complement are added, so a k-mer and its reverse complement share one weight's worth of evidence.
     """
+    return _counts(idx, [range(k) for k in range(1, k_max + 1)], both_strands)
+
+
+def gapped_kmer_counts(idx: np.ndarray, half: int = 3, gaps=(0, 1, 2, 3), both_strands: bool = True) -> sparse.csr_matrix:
+    """Counts of two `half`-mers `gap` bases apart, for each gap: sparse (N, len(gaps) * 4**(2*half)).
+
+    `TGA.TCA` (half 3, gap 1) is one feature, whatever base sits in the gap: the features of
+    gapped-k-mer models, which suit sites with a variable middle such as JUND's TGA(C/G)TCA.
+    """
+    return _counts(idx, [[*range(half), *range(half + gap, 2 * half + gap)] for gap in gaps], both_strands)
+
+
+def _counts(idx, patterns, both_strands: bool) -> sparse.csr_matrix:
+    """Sparse counts of the words read at each pattern's offsets, one block of 4**len(offsets) columns per pattern."""
     idx = np.asarray(idx).astype(np.int64)
     if both_strands:
         rc = np.where(idx[:, ::-1] < 0, -1, 3 - idx[:, ::-1])
-        return kmer_counts(idx, k_max) + kmer_counts(rc, k_max)
+        return _counts(idx, patterns, False) + _counts(rc, patterns, False)
     n, length = idx.shape
     blocks, offset = [], 0
-    for k in range(1, k_max + 1):
-        codes = np.zeros((n, length - k + 1), np.int64)
+    for offsets in patterns:
+        span = max(offsets) + 1
+        codes = np.zeros((n, length - span + 1), np.int64)
         unknown = np.zeros(codes.shape, bool)
-        for j in range(k):
-            col = idx[:, j:length - k + 1 + j]
+        for j in offsets:
+            col = idx[:, j:length - span + 1 + j]
             codes, unknown = codes * 4 + np.maximum(col, 0), unknown | (col < 0)
         blocks.append(np.where(unknown, -1, codes + offset))
-        offset += 4 ** k
+        offset += 4 ** len(offsets)
     cols = np.concatenate(blocks, axis=1).reshape(-1)
     rows = np.repeat(np.arange(n), sum(b.shape[1] for b in blocks))
     keep = cols >= 0

@@ -11,8 +11,8 @@ hundred bound) sequences to learn from:
   strands, so the prediction no longer depends on which strand the file happens to list.
 * `stratified_split`, `gc_content`, `gc_shifted_split`: fixed, seeded splits that keep rare
   positives in every part, or that draw the test set from the GC-richest sequences (a data shift).
-* `seed_filters_with_motif`: start a few filters of the first convolution as a known motif (its
-  log-odds matrix), so training begins from a detector of the site instead of from noise.
+* `seed_filters_with_motif`: start a few filters of the first convolution as known motifs (their
+  log-odds matrices), so training begins from detectors of the sites instead of from noise.
 * `best_of_seeds`: train several seeds, keep the one that does best on validation;
   `MeanOfModels`: or keep them all and average their outputs (a small ensemble).
 """
@@ -102,36 +102,51 @@ class MeanOfModels(nn.Module):
 
 
 def seed_filters_with_motif(model: nn.Module, pwm, n_filters: int = 4, threshold: float = 0.6) -> nn.Module:
-    """Set the first `n_filters` filters of `model`'s first `nn.Conv1d` to the motif; returns `model`.
+    """Set the first filters of `model`'s first `nn.Conv1d` to a motif, or to several; returns `model`.
 
-    `pwm` is a (length, 4) matrix of base probabilities (e.g. `load_motif("MA0491.1").pwm()`). Each
-    filter gets its log-odds against a uniform background, centred per position and placed in the
-    middle of the kernel; the bias is `-threshold` times the best possible score, so after the ReLU
-    the filter fires only on windows that hold a good match. The other filters keep their random
-    start, and training may change all of them.
+    `pwm` is a (length, 4) matrix of base probabilities (e.g. `load_motif("MA0491.1").pwm()`), or a
+    list of them: each matrix gets `n_filters` filters, in order (two matrices and `n_filters=4` seed
+    filters 0-3 and 4-7). Each filter gets its log-odds against a uniform background, centred per
+    position and placed in the middle of the kernel; the bias is `-threshold` times the best possible
+    score, so after the ReLU the filter fires only on windows that hold a good match. The other
+    filters keep their random start, and training may change all of them.
     """
     conv = next((m for m in model.modules() if isinstance(m, nn.Conv1d)), None)
     if conv is None or conv.in_channels != 4:
         raise ValueError("seed_filters_with_motif needs a model whose first nn.Conv1d reads the 4 bases "
                          f"(in_channels=4); found {conv!r}")
+    pwms = list(pwm) if isinstance(pwm, (list, tuple)) else [pwm]
+    if len(pwms) * n_filters > conv.out_channels:
+        raise ValueError(f"{len(pwms)} motif(s) x {n_filters} filters need {len(pwms) * n_filters} filters, "
+                         f"but the first nn.Conv1d has only {conv.out_channels}")
+    for k, matrix in enumerate(pwms):
+        _seed_filters(conv, _centred_log_odds(matrix, conv.kernel_size[0]), range(k * n_filters, (k + 1) * n_filters),
+                      threshold)
+    return model
+
+
+def _centred_log_odds(pwm, width: int) -> np.ndarray:
+    """(length, 4) log-odds of a probability matrix against a uniform background, each position centred."""
     pwm = np.asarray(pwm, dtype=np.float64)
     if pwm.ndim != 2 or pwm.shape[1] != 4 or (pwm <= 0).any():
         raise ValueError(f"pwm must be a (length, 4) matrix of positive probabilities, got shape {pwm.shape}")
-    width = conv.kernel_size[0]
     if pwm.shape[0] > width:
         raise ValueError(f"the motif is {pwm.shape[0]} bases long but the filters are only {width} wide: "
                          "use kernel_size >= the motif's length")
     log_odds = np.log(pwm / 0.25)
-    log_odds -= log_odds.mean(1, keepdims=True)
-    weights = torch.as_tensor(log_odds.T.copy(), dtype=conv.weight.dtype)   # (4, length)
-    start = (width - pwm.shape[0]) // 2
+    return log_odds - log_odds.mean(1, keepdims=True)
+
+
+def _seed_filters(conv: nn.Conv1d, log_odds: np.ndarray, filters: range, threshold: float) -> None:
+    """Write `log_odds` into the middle of each filter in `filters`, with the bias of the threshold."""
+    weights = torch.as_tensor(log_odds.T.copy(), dtype=conv.weight.dtype, device=conv.weight.device)  # (4, length)
+    start = (conv.kernel_size[0] - log_odds.shape[0]) // 2
     with torch.no_grad():
-        for i in range(min(n_filters, conv.out_channels)):
+        for i in filters:
             conv.weight[i].zero_()
-            conv.weight[i, :, start:start + pwm.shape[0]] = weights.to(conv.weight.device)
+            conv.weight[i, :, start:start + log_odds.shape[0]] = weights
             if conv.bias is not None:
                 conv.bias[i] = -threshold * float(log_odds.max(1).sum())
-    return model
 
 
 def stratified_split(labels, fractions: Sequence[float] = (0.6, 0.2, 0.2), seed: int = 0,

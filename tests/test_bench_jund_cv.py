@@ -29,6 +29,7 @@ def test_tiny_run_prints_both_recipes_their_paired_change_and_the_kmer_baseline(
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "27,622 windows, 117 bound" in out and ("device: cpu" in out or "device: cuda" in out)
-    assert "global max-pool, width 11" in out and "seeded with MA0491.1" in out
+    assert "global max-pool, 4 filters seeded with MA0491.1" in out and "seeded with MA0491.1 + MA0492.2" in out
     assert "change against the first recipe, seed by seed:" in out
-    assert "1-4-mer logistic regression" in out and "CV AUROC" in out
+    assert "gapped 3+3-mers" in out and "CV AUROC" in out
+    assert "+ the k-mer regression, each standardised per fold and added:" in out

@@ -162,3 +162,17 @@ def test_seed_filters_rejects_filters_narrower_than_the_motif():
         seed_filters_with_motif(CNN(kernel_size=7, pool_size=95), load_motif("MA0491.1").pwm())
     with pytest.raises(ValueError, match="in_channels=4"):
         seed_filters_with_motif(nn.Linear(3, 1), load_motif("MA0491.1").pwm())
+
+
+def test_seed_filters_with_two_motifs_fills_consecutive_filters():
+    from course_lib.motifs import load_motif
+    from course_lib.reference.jund import CNN
+    tre, ctcf = load_motif("MA0491.1").pwm(), load_motif("MA0139.1").pwm()
+    conv = seed_filters_with_motif(CNN(n_filters=8, kernel_size=19, pool_size=83), [tre, ctcf], n_filters=3).conv[0]
+    single = seed_filters_with_motif(CNN(n_filters=8, kernel_size=19, pool_size=83), ctcf, n_filters=3).conv[0]
+    assert torch.equal(conv.weight[3], single.weight[0]) and torch.equal(conv.bias[3:6], single.bias[:3])
+    assert all(torch.equal(conv.weight[i], conv.weight[0]) for i in (1, 2))
+    assert not torch.equal(conv.weight[0], conv.weight[3])
+    assert conv.weight[0, :, :4].abs().sum() == 0                       # the 11-wide matrix centred in 19
+    with pytest.raises(ValueError, match="need 10 filters, but the first nn.Conv1d has only 8"):
+        seed_filters_with_motif(CNN(n_filters=8, kernel_size=19, pool_size=83), [tre, ctcf], n_filters=5)

@@ -89,17 +89,22 @@ class LSTMClassifier(nn.Module):
 
 SMALL_DATA_HIDDEN = 32                          # a small head for a few hundred bound windows
 SMALL_DATA_LR, SMALL_DATA_WEIGHT_DECAY = 3e-3, 1e-2   # its AdamW, as the notebook trains it
-JUND_MOTIF_ID = "MA0491.1"                      # JASPAR's JUND matrix, 11 bases wide
+SMALL_DATA_POOL = 30                            # 3 wide bins of the 91 filter positions
+JUND_MOTIF_ID = "MA0491.1"                      # JASPAR's JUND matrix (TGAsTCA, the TRE site), 11 bases wide
+JUND_MOTIF_IDS = (JUND_MOTIF_ID, "MA0492.2")    # + JASPAR's second JUND matrix (TGATGTCA, CRE-like), 11 wide
 
 
-def small_data_cnn(hidden_size: int = SMALL_DATA_HIDDEN, seed_motif: bool = True, seq_len: int = 101) -> nn.Module:
-    """The notebook's CNN for little data: filters as wide as the JUND motif, one max over all positions,
-    scored on both strands, and (`seed_motif`) 4 filters that start as the motif."""
+def small_data_cnn(hidden_size: int = SMALL_DATA_HIDDEN, motif_ids=JUND_MOTIF_IDS, pool_size: int = SMALL_DATA_POOL,
+                   seq_len: int = 101) -> nn.Module:
+    """The notebook's CNN for little data: filters as wide as the JUND motif, max-pooled in a few wide
+    bins, scored on both strands, and 4 filters that start as each matrix of `motif_ids` (none: `()`)."""
     from course_lib.motifs import load_motif
     from course_lib.recipes import StrandAveraged, seed_filters_with_motif
-    motif = load_motif(JUND_MOTIF_ID)
-    model = StrandAveraged(CNN(kernel_size=len(motif), pool_size=seq_len - len(motif) + 1, hidden_size=hidden_size))
-    return seed_filters_with_motif(model, motif.pwm()) if seed_motif else model
+    width = len(load_motif(JUND_MOTIF_ID))
+    model = StrandAveraged(CNN(kernel_size=width, pool_size=pool_size, hidden_size=hidden_size, seq_len=seq_len))
+    if not motif_ids:
+        return model
+    return seed_filters_with_motif(model, [load_motif(m).pwm() for m in motif_ids], n_filters=4)
 
 
 def choose_config(rows):
