@@ -44,7 +44,7 @@ LR = jund_ref.SMALL_DATA_LR
 WD = jund_ref.SMALL_DATA_WEIGHT_DECAY
 RECIPES = {   # name: model factory, all trained with AdamW (lr 3e-3, weight decay 1e-2)
     f"global max-pool, 4 filters seeded with {jund_ref.JUND_MOTIF_ID}":
-        lambda: jund_ref.small_data_cnn(motif_ids=(jund_ref.JUND_MOTIF_ID,), pool_size=91),
+        jund_ref.previous_small_data_cnn,
     f"pool {jund_ref.SMALL_DATA_POOL} (3 bins), 4 + 4 seeded with {' + '.join(jund_ref.JUND_MOTIF_IDS)}":
         jund_ref.small_data_cnn,
 }

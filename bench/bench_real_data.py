@@ -160,8 +160,11 @@ def jund_table(data: Path, args) -> None:
                 best = (model, hist.best_metric)
         return best[0]
 
-    def nn_row(name, model, seconds):
-        s = {k: logits_of(model, loaders[k], (0, 3), (1, 2)) for k in ("valid", "test")}
+    def scores_of(model):
+        return {k: logits_of(model, loaders[k], (0, 3), (1, 2)) for k in ("valid", "test")}
+
+    def nn_row(name, model, seconds, s=None):
+        s = s or scores_of(model)
         return row(name, y["test"], s["test"], y["valid"], s["valid"], seconds,
                    **{"test W-acc": weighted_accuracy_at(s["test"], y["test"], w["test"], 0.0)})
 
@@ -175,8 +178,7 @@ def jund_table(data: Path, args) -> None:
     lr, wd = jund_ref.SMALL_DATA_LR, jund_ref.SMALL_DATA_WEIGHT_DECAY
     recipes = {   # name: model factory; both trained with AdamW lr 3e-3, weight decay 1e-2
         f"previous recipe: global max-pool, 4 filters seeded with {jund_ref.JUND_MOTIF_ID} (seed 0)":
-            lambda h: jund_ref.small_data_cnn(h, motif_ids=(jund_ref.JUND_MOTIF_ID,), pool_size=jund.SEQ_LEN - width + 1,
-                                              seq_len=jund.SEQ_LEN),
+            lambda h: jund_ref.previous_small_data_cnn(h, seq_len=jund.SEQ_LEN),
         f"recipe: pool {jund_ref.SMALL_DATA_POOL} (3 bins), 4 + 4 filters seeded with "
         f"{' + '.join(jund_ref.JUND_MOTIF_IDS)} (seed 0)":
             lambda h: jund_ref.small_data_cnn(h, seq_len=jund.SEQ_LEN),
@@ -186,9 +188,9 @@ def jund_table(data: Path, args) -> None:
         models = [sweep(make, [jund_ref.SMALL_DATA_HIDDEN], seed, lr, wd) for seed in seeds]
         seconds = time.perf_counter() - t
         rows.append(nn_row(name, models[0], seconds / len(models)))
+        recipe_scores = scores_of(MeanOfModels(models).eval())   # the last recipe's is summed with the k-mer model
         if len(models) > 1:
-            rows.append(nn_row(f"  ... mean of {len(models)} seeds", MeanOfModels(models).eval(), seconds))
-    recipe_scores = {k: logits_of(MeanOfModels(models).eval(), loaders[k], (0, 3), (1, 2)) for k in ("valid", "test")}
+            rows.append(nn_row(f"  ... mean of {len(models)} seeds", None, seconds, recipe_scores))
 
     t = time.perf_counter()
     idx = {k: as_indices(v.X) for k, v in sp.items()}
@@ -196,14 +198,14 @@ def jund_table(data: Path, args) -> None:
     X = {k: sparse.hstack([kmer_counts(v, k_max, both_strands=True), gapped_kmer_counts(v, 3, gaps)]).tocsr()
          for k, v in idx.items()}
     _, c, kmer_scores = kmer_logistic(X, y, Cs=(1e-5, 3e-5, 1e-4, 3e-4), class_weight="balanced")
-    rows.append(row(f"1-{k_max}-mers + gapped 3+3-mers, logistic regression (C={c:g})", y["test"], kmer_scores["test"], y["valid"], kmer_scores["valid"],
-                    time.perf_counter() - t,
+    rows.append(row(f"1-{k_max}-mers + gapped 3+3-mers, logistic regression (C={c:g})", y["test"], kmer_scores["test"],
+                    y["valid"], kmer_scores["valid"], time.perf_counter() - t,
                     **{"test W-acc": weighted_accuracy_at(kmer_scores["test"], y["test"], w["test"], 0.0)}))
     stack = {k: standardised(recipe_scores[k], recipe_scores["valid"]) + standardised(kmer_scores[k], kmer_scores["valid"])
              for k in ("valid", "test")}
     thr = best_threshold(stack["valid"], y["valid"], w["valid"])
-    rows.append(row(f"recipe's mean of {len(seeds)} seed(s) + that regression (standardised, added)", y["test"], stack["test"], y["valid"], stack["valid"],
-                    None, **{"test W-acc": weighted_accuracy_at(stack["test"], y["test"], w["test"], thr)}))
+    rows.append(row(f"recipe's mean of {len(seeds)} seed(s) + that regression (standardised, added)", y["test"],
+                    stack["test"], y["valid"], stack["valid"], None, **{"test W-acc": weighted_accuracy_at(stack["test"], y["test"], w["test"], thr)}))
     pwm = load_motif(jund_ref.JUND_MOTIF_ID).pwm()
     s = {k: pwm_scan(v, pwm) for k, v in idx.items()}
     thr = best_threshold(s["valid"], y["valid"], w["valid"])

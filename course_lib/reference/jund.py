@@ -107,6 +107,14 @@ def small_data_cnn(hidden_size: int = SMALL_DATA_HIDDEN, motif_ids=JUND_MOTIF_ID
     return seed_filters_with_motif(model, [load_motif(m).pwm() for m in motif_ids], n_filters=4)
 
 
+def previous_small_data_cnn(hidden_size: int = SMALL_DATA_HIDDEN, seq_len: int = 101) -> nn.Module:
+    """The recipe the notebook taught before 7 December 2026, kept for the benches' comparison: one max
+    over all positions and 4 filters seeded with MA0491.1 only."""
+    from course_lib.motifs import load_motif
+    width = len(load_motif(JUND_MOTIF_ID))
+    return small_data_cnn(hidden_size, (JUND_MOTIF_ID,), pool_size=seq_len - width + 1, seq_len=seq_len)
+
+
 def choose_config(rows):
     """The sweep row (configuration and epoch) with the highest validation weighted accuracy.
 
