@@ -122,6 +122,8 @@ def fit(model: torch.nn.Module, train_loader, valid_loader, *, loss_fn: Callable
     `metric_name` names the metric in plots (default: from `metric_fn`'s name, see `metric_label`).
     `on_epoch(epoch, model, history)`, if given, is called after each epoch has been measured (before
     the best weights are restored at the end), e.g. to keep every epoch's numbers and weights.
+    With `valid_loader=None` (training again on training + validation once the epochs are chosen) it
+    trains all `epochs`, measures nothing and keeps the last epoch's weights.
     """
     if seed is not None:
         seed_everything(seed)
@@ -144,6 +146,13 @@ def fit(model: torch.nn.Module, train_loader, valid_loader, *, loss_fn: Callable
             n = len(batch[0])
             total, count = total + loss.item() * n, count + n
         history.train_loss.append(total / max(count, 1))
+        if valid_loader is None:
+            if on_epoch is not None:
+                on_epoch(epoch, model, history)
+            if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step()
+            bar.set_postfix(train_loss=f"{history.train_loss[-1]:.4f}")
+            continue
         output, target = predict(model, valid_loader, inputs, targets, device)
         with torch.no_grad():
             valid_loss = float(loss_fn(output, *target))

@@ -36,7 +36,9 @@ def test_quick_mode_prints_one_table_per_real_data_set():
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     for title, rows in [("JUND", ["CNN as in the notebook", "previous recipe", "seeded with MA0491.1 + MA0492.2",
-                                   "gapped 3+3-mers, logistic regression", "+ that regression", "PWM scan"]),
+                                   "recipe refit on train + valid for its chosen epochs",
+                                   "gapped 3+3-mers, logistic regression", "+ that regression",
+                                   "+ the regression refit on train + valid", "PWM scan"]),
                         ("CTCF", ["CTCFNetRegularized", "RC augmentation", "logistic regression", "MA0139.1"]),
                         ("DNA binding CSV, GC-shifted", ["LSTMSeq", "logistic regression"]),
                         ("Nuclei", ["UNet(base=4) as in the notebook", "global brightness threshold"])]:

@@ -241,3 +241,16 @@ def test_subsampled_negatives_keep_every_positive_and_an_unbiased_weighted_loss(
     assert np.std(estimates) > 0 and len(seen) > 0.9 * (n - n_pos), "each epoch draws fresh unbound windows"
     with pytest.raises(ValueError):
         SubsampledNegatives(ds, 128, keep=0)
+
+
+def test_concat_splits_joins_rows_and_rebalances_the_weights(synthetic_dir):
+    splits = jund.read_splits(synthetic_dir, fast=False)
+    train, valid = splits["train"], splits["valid"]
+    both = jund.concat_splits([train, valid])
+    assert len(both) == len(train) + len(valid) and both.n_positives == train.n_positives + valid.n_positives
+    assert np.array_equal(both.X[len(train):], valid.X) and np.array_equal(both.a[:len(train)], train.a)
+    w, y = both.w.reshape(-1), both.y.reshape(-1)
+    assert np.isclose(w[y == 1].sum(), w[y == 0].sum(), rtol=1e-4)
+    assert both.ids is None or len(both.ids) == len(both)
+    with pytest.raises(ValueError, match="at least one split"):
+        jund.concat_splits([])

@@ -115,3 +115,15 @@ def test_fit_calls_on_epoch_after_each_measured_epoch_with_that_epochs_weights()
     assert [s[0] for s in seen] == [0, 1, 2] and [s[1] for s in seen] == hist.valid_loss
     assert not torch.equal(seen[0][2], seen[2][2]), "each call sees that epoch's weights, not a fixed copy"
     assert torch.equal(model.weight.detach(), seen[hist.best_epoch][2]), "the best epoch is still restored"
+
+
+def test_fit_without_validation_trains_every_epoch_and_keeps_the_last_weights():
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    states = []
+    hist = fit(model, make_loader(_toy(), 32, shuffle=True), None, loss_fn=nn.functional.binary_cross_entropy_with_logits,
+               epochs=3, progress=False,
+               on_epoch=lambda epoch, m, h: states.append({k: v.clone() for k, v in m.state_dict().items()}))
+    assert len(hist.train_loss) == 3 and hist.valid_loss == [] and hist.best_epoch is None
+    assert len(states) == 3 and not torch.equal(states[0]["weight"], states[2]["weight"])
+    assert torch.equal(model.weight, states[2]["weight"])   # the last epoch's weights, not an earlier one's

@@ -139,6 +139,18 @@ def read_splits(data_dir, fast: bool | None = None) -> dict[str, JUNDSplit]:
     return {s: read_split(split_dir(data_dir, s), fast=fast) for s in SPLITS}
 
 
+def concat_splits(splits) -> JUNDSplit:
+    """The rows of several splits in one (e.g. training + validation), weights recomputed for the whole."""
+    splits = list(splits)
+    if not splits:
+        raise ValueError("concat_splits needs at least one split")
+    ids = None if any(s.ids is None for s in splits) else np.concatenate([s.ids for s in splits])
+    y = np.concatenate([s.y for s in splits])
+    return replace(splits[0], X=np.concatenate([s.X for s in splits]), y=y, w=balanced_weights(y),
+                   a=np.concatenate([s.a for s in splits]), ids=ids,
+                   source=" + ".join(str(s.source) for s in splits))
+
+
 class JUNDDataset(Dataset):
     """Items (X (101, 4) float32, y (1,), w (1,), a (1,)) from one split folder or a JUNDSplit.
 
